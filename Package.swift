@@ -1,0 +1,76 @@
+// swift-tools-version: 6.0
+// rest-shaper: ResT token-level policy-gradient reshaping for tool-use LLM RL.
+//
+// Module graph (one-way):
+//   PyJSON ─┬─> Tokenization ─> Regions ─> Shaping ─┐
+//           ├─> Rewards ───────────────────────────┼─> Pipeline ─> Wire ─> Capture ─> Sidecar
+//           │   CKernels ─> Entropy ───────────────┘
+//           └─> ToolEval
+//   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS)
+//   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
+//   rest-shaper (CLI, swift-argument-parser) on top of everything.
+import PackageDescription
+
+/// Hot Swift loops get the host's vector units only through explicit C kernels (see CKernels);
+/// Swift targets are built with the default optimiser settings.
+let swiftSettings: [SwiftSetting] = []
+
+let package = Package(
+    name: "rest-shaper",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rest-shaper", targets: ["rest-shaper"]),
+        .library(name: "RestShaperCore", targets: ["Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // ── C system libraries (Debian: libzmq3-dev libcjson-dev libopenblas-dev) ──
+        .systemLibrary(name: "CZmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CCJSON", pkgConfig: "libcjson", providers: [.apt(["libcjson-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // ── C kernels (AVX2/FMA with a portable fallback, chosen at run time) ──
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
+        // ── Core ──
+        .target(name: "PyJSON", swiftSettings: swiftSettings),
+        .target(name: "Tokenization", dependencies: ["PyJSON", "CCJSON"], swiftSettings: swiftSettings),
+        .target(name: "Regions", dependencies: ["Tokenization"], swiftSettings: swiftSettings),
+        .target(name: "Shaping", dependencies: ["Regions", "Tokenization", "PyJSON"], swiftSettings: swiftSettings),
+        .target(name: "Rewards", dependencies: ["PyJSON"], swiftSettings: swiftSettings),
+        .target(name: "Entropy", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: swiftSettings),
+        .target(name: "Pipeline", dependencies: ["Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "PyJSON"], swiftSettings: swiftSettings),
+
+        // ── Sidecar ──
+        .target(name: "Wire", dependencies: ["CCJSON", "Pipeline"], swiftSettings: swiftSettings),
+        .target(name: "Capture", dependencies: ["Wire"], swiftSettings: swiftSettings),
+        .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+
+        // ── Trainer, evaluation ──
+        .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "Tokenization", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
+        .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
+        .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
+
+        // ── CLI ──
+        .executableTarget(name: "rest-shaper", dependencies: [
+            "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "Wire", "Capture", "Sidecar",
+            "Trainer", "ToolEval", "Conformance", "PyJSON",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
+
+        // ── Tests (Swift Testing; fixtures vendored under Tests/Fixtures) ──
+        .testTarget(name: "PyJSONTests", dependencies: ["PyJSON"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShapingTests", dependencies: ["Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RewardsTests", dependencies: ["Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EntropyTests", dependencies: ["Entropy"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Conformance"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SidecarTests", dependencies: ["Wire", "Capture", "Sidecar", "Pipeline"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ToolEvalTests", dependencies: ["ToolEval", "Conformance"], resources: [.copy("Fixtures")]),
+    ]
+)

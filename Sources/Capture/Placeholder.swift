@@ -1,0 +1,1 @@
+// Placeholder: the Capture module is being written (see the issue tracker).

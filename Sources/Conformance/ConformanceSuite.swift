@@ -1,0 +1,37 @@
+/// Result of checking one reference file.
+public struct ConformanceReport: Sendable {
+    public var passed: Int = 0
+    public var failed: Int = 0
+    /// One line per failing case: the case id and its first difference.
+    public var failures: [String] = []
+    public init() {}
+    public mutating func record(_ id: String, _ difference: String?) {
+        if let difference { failed += 1; failures.append("\(id): \(difference)") } else { passed += 1 }
+    }
+    /// The closing line every conformance run prints: `N passed, M failed`.
+    public var summary: String { "\(passed) passed, \(failed) failed" }
+}
+
+/// A kind of reference file (`rest-vectors`, `tokenizer-cases`, BFCL checker records, …) and how to check it.
+public protocol ConformanceSuite: Sendable {
+    /// Stable name of the file kind.
+    static var kind: String { get }
+    /// Whether this suite recognises the file, from its top-level object (a `.json` file) or its first
+    /// record (a `.jsonl` file), both as raw JSON text.
+    static func recognises(firstRecordJSON: String) -> Bool
+    /// Check every case of the file.
+    static func run(path: String, context: ConformanceContext) throws -> ConformanceReport
+}
+
+/// What a suite may need besides the file: the tokenizer path given on the command line.
+public struct ConformanceContext: Sendable {
+    public var tokenizerPath: String?
+    public init(tokenizerPath: String? = nil) { self.tokenizerPath = tokenizerPath }
+}
+
+/// Every suite the `conformance` command knows; a new file kind is one type added here.
+public enum ConformanceRegistry {
+    public static let all: [any ConformanceSuite.Type] = [
+        // (suites are added here as their modules land)
+    ]
+}

@@ -1,0 +1,1 @@
+// Placeholder: the Entropy module is being written (see the issue tracker).

@@ -1,0 +1,114 @@
+/// One batch of rollouts to shape, as the sidecar, the offline `shape` command and the trainer
+/// hand it to ``ShapingEngine``. Tensors are row-major `[batch, length]`.
+public struct ShapeRequest: Sendable {
+    /// Response token ids, `[batch, length]`, padded rows included.
+    public var inputIDs: [Int32]
+    /// Response / loss mask, `[batch, length]`; non-zero marks a valid token.
+    public var mask: [Float]
+    public var batch: Int
+    public var length: Int
+    /// Ground truth string per rollout (what the ToolRL reward receives), `[batch]`.
+    public var groundTruths: [String]
+    /// Global training step (1 on the first training step, as in the released trainer).
+    public var step: Int
+    /// Where per-token entropies come from, if anywhere.
+    public var entropy: EntropyInput
+    /// Optional prompt ids per rollout: when present the reward scores decode(prompt + response),
+    /// otherwise `"<|im_start|>assistant\n" + decode(response)`.
+    public var promptIDs: [[Int32]]?
+    public var options: ShapeOptions
+
+    public init(inputIDs: [Int32], mask: [Float], batch: Int, length: Int, groundTruths: [String], step: Int,
+                entropy: EntropyInput = .none, promptIDs: [[Int32]]? = nil, options: ShapeOptions = ShapeOptions()) {
+        self.inputIDs = inputIDs; self.mask = mask; self.batch = batch; self.length = length
+        self.groundTruths = groundTruths; self.step = step; self.entropy = entropy
+        self.promptIDs = promptIDs; self.options = options
+    }
+}
+
+/// Per-token entropy input of a ``ShapeRequest``.
+public enum EntropyInput: Sendable {
+    case none
+    /// Entropies already computed by the trainer, fp32 `[batch, length]`.
+    case entropies([Float])
+    /// Full logits `[batch, length, vocab]` in the given dtype (raw little-endian bytes).
+    case logits(bytes: [UInt8], dtype: LogitsDType, vocab: Int)
+    /// Top-k logits `[batch, length, k]` (fp32) plus the full-vocabulary logsumexp `[batch, length]`.
+    case topK(logits: [Float], k: Int, logsumexp: [Float], vocab: Int)
+}
+
+/// Element type of a logits tensor.
+public enum LogitsDType: String, Sendable, CaseIterable {
+    case fp32 = "float32", bf16 = "bfloat16", fp16 = "float16"
+    public var byteWidth: Int { self == .fp32 ? 4 : 2 }
+}
+
+/// Options of one request: which weight profile, schedule and reward variant to use.
+public struct ShapeOptions: Sendable {
+    /// Weight profile name: `aligned` (default), `released`, `uniform`.
+    public var profile: String
+    /// Reward variant name: `rest` (default, the ResT repo's rlla) or `toolrl`.
+    public var reward: String
+    /// ToolRL reward flags (SCHEDULEREWARD, … as explicit switches), by their environment names.
+    public var rewardFlags: [String: Bool]
+    /// Optional schedule configuration as JSON text (see `Shaping`); nil keeps the engine's config.
+    public var scheduleJSON: String?
+    public var temperature: Float
+
+    public init(profile: String = "aligned", reward: String = "rest", rewardFlags: [String: Bool] = [:],
+                scheduleJSON: String? = nil, temperature: Float = 1.0) {
+        self.profile = profile; self.reward = reward; self.rewardFlags = rewardFlags
+        self.scheduleJSON = scheduleJSON; self.temperature = temperature
+    }
+}
+
+/// What ``ShapingEngine`` returns for a ``ShapeRequest``.
+public struct ShapeResult: Sendable {
+    /// ResT weights, fp32 `[batch, length]`; zero where the mask is zero.
+    public var weights: [Float]
+    /// Reward score per rollout, `[batch]`.
+    public var rewards: [Float]
+    /// Reward components `[batch, 4]`: format, correctness, length, score.
+    public var components: [Float]
+    /// Token categories (``Regions/TokenCategory`` raw values), uint8 `[batch, length]`.
+    public var categories: [UInt8]
+    /// Per-rollout status: ok, or the typed error that made the profile fall back.
+    public var rolloutStatus: [RolloutStatus]
+    /// Per-token entropies used, when the request carried any, fp32 `[batch, length]`.
+    public var entropies: [Float]?
+    public var metrics: BatchMetrics
+
+    public init(weights: [Float], rewards: [Float], components: [Float], categories: [UInt8],
+                rolloutStatus: [RolloutStatus], entropies: [Float]?, metrics: BatchMetrics) {
+        self.weights = weights; self.rewards = rewards; self.components = components
+        self.categories = categories; self.rolloutStatus = rolloutStatus; self.entropies = entropies
+        self.metrics = metrics
+    }
+}
+
+/// Outcome of one rollout: `ok`, or a typed error code (the weights fell back to the mask,
+/// or the reward could not be computed) with a human-readable message.
+public struct RolloutStatus: Sendable, Equatable {
+    public var code: String
+    public var message: String
+    public var isOK: Bool { code == "ok" }
+    public static let ok = RolloutStatus(code: "ok", message: "")
+    public init(code: String, message: String) { self.code = code; self.message = message }
+}
+
+/// Batch-level statistics: per-region token counts, mean entropy and mean weight.
+public struct BatchMetrics: Sendable {
+    /// Region name → number of valid tokens in it.
+    public var tokenCounts: [String: Int]
+    /// Region name → mean entropy over its valid tokens (absent without entropies).
+    public var entropyMeans: [String: Double]
+    /// Region name → mean weight over its valid tokens.
+    public var weightMeans: [String: Double]
+    public var rewardMean: Double
+
+    public init(tokenCounts: [String: Int] = [:], entropyMeans: [String: Double] = [:],
+                weightMeans: [String: Double] = [:], rewardMean: Double = 0) {
+        self.tokenCounts = tokenCounts; self.entropyMeans = entropyMeans
+        self.weightMeans = weightMeans; self.rewardMean = rewardMean
+    }
+}

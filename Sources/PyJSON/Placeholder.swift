@@ -1,0 +1,1 @@
+// Placeholder: PyJSON (JSON with Python json.loads/dumps semantics) is being written.

@@ -1,0 +1,1 @@
+// Placeholder: the Regions module is being written (see the issue tracker).

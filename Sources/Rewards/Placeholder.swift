@@ -1,0 +1,1 @@
+// Placeholder: the Rewards module is being written (see the issue tracker).

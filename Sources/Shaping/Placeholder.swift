@@ -1,0 +1,1 @@
+// Placeholder: the Shaping module is being written (see the issue tracker).

@@ -1,0 +1,1 @@
+// Placeholder: the Sidecar module is being written (see the issue tracker).

@@ -1,0 +1,1 @@
+// Placeholder: the Tokenization module is being written (see the issue tracker).

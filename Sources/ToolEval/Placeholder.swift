@@ -1,0 +1,1 @@
+// Placeholder: the ToolEval module is being written (see the issue tracker).

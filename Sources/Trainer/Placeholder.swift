@@ -1,0 +1,1 @@
+// Placeholder: the Trainer module is being written (see the issue tracker).

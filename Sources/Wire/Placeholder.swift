@@ -1,0 +1,1 @@
+// Placeholder: the Wire module is being written (see the issue tracker).

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `rest-shaper bench …`: speed measurements printed as JSON (never timed tests).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print JSON (shaping, entropy, train).",
+        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self]
+    )
+}

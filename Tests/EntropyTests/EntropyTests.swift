@@ -1,0 +1,3 @@
+import Testing
+
+// Tests for Entropy live here.

@@ -1,0 +1,3 @@
+import Testing
+
+// Tests for Pipeline live here.

@@ -1,0 +1,3 @@
+import Testing
+
+// Tests for Rewards live here.

@@ -1,0 +1,3 @@
+import Testing
+
+// Tests for Trainer live here.
