@@ -62,15 +62,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
 
-        // ── Tests (Swift Testing; fixtures vendored under Tests/Fixtures) ──
-        .testTarget(name: "PyJSONTests", dependencies: ["PyJSON"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ShapingTests", dependencies: ["Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RewardsTests", dependencies: ["Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EntropyTests", dependencies: ["Entropy"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Conformance"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SidecarTests", dependencies: ["Wire", "Capture", "Sidecar", "Pipeline"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ToolEvalTests", dependencies: ["ToolEval", "Conformance"], resources: [.copy("Fixtures")]),
+        // ── Tests (Swift Testing). Fixtures are vendored copies (see each Fixtures/SOURCES.md);
+        // TestSupport holds the ones several test targets share (e.g. the Qwen3 vocabulary). ──
+        .target(name: "TestSupport", path: "Tests/TestSupport", resources: [.copy("Fixtures")]),
+        .testTarget(name: "PyJSONTests", dependencies: ["TestSupport", "PyJSON"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["TestSupport", "Tokenization"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShapingTests", dependencies: ["TestSupport", "Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ToolEvalTests", dependencies: ["TestSupport", "ToolEval", "Conformance"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -1,3 +1,5 @@
+@_exported import enum Entropy.LogitsDType
+
 /// One batch of rollouts to shape, as the sidecar, the offline `shape` command and the trainer
 /// hand it to ``ShapingEngine``. Tensors are row-major `[batch, length]`.
 public struct ShapeRequest: Sendable {
@@ -37,11 +39,6 @@ public enum EntropyInput: Sendable {
     case topK(logits: [Float], k: Int, logsumexp: [Float], vocab: Int)
 }
 
-/// Element type of a logits tensor.
-public enum LogitsDType: String, Sendable, CaseIterable {
-    case fp32 = "float32", bf16 = "bfloat16", fp16 = "float16"
-    public var byteWidth: Int { self == .fp32 ? 4 : 2 }
-}
 
 /// Options of one request: which weight profile, schedule and reward variant to use.
 public struct ShapeOptions: Sendable {

@@ -1,1 +1,0 @@
-// Placeholder: the Entropy module is being written (see the issue tracker).
