@@ -1,11 +1,11 @@
 /// Python's `round(x, ndigits)` for floats, as CPython computes it: the exact binary value of `x`
 /// rounded half-to-even at the `ndigits`-th decimal, then the double nearest that decimal.
-enum PyRound {
+public enum PyRound {
     /// `round(x, 2)`.
-    static func round2(_ x: Double) -> Double { round(x, digits: 2) }
+    public static func round2(_ x: Double) -> Double { round(x, digits: 2) }
 
     /// `round(x, n)` for 0 ≤ n ≤ 15. Exact whenever |x|·10^n < 2^53 (always, for the length score).
-    static func round(_ x: Double, digits n: Int) -> Double {
+    public static func round(_ x: Double, digits n: Int) -> Double {
         guard x.isFinite, x != 0 else { return x }
         var p: UInt64 = 1
         for _ in 0..<n { p *= 10 }
