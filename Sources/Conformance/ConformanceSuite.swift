@@ -35,5 +35,6 @@ public enum ConformanceRegistry {
     public static let all: [any ConformanceSuite.Type] = [
         RestVectorsSuite.self,
         MisalignmentDemoSuite.self,
+        TokenizerCasesSuite.self,
     ]
 }
