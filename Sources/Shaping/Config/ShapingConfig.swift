@@ -185,7 +185,9 @@ public struct ShapingConfig: Sendable, Equatable, Codable {
         try c.encode(profile, forKey: .profile)
         var g = c.nestedContainer(keyedBy: AnyKey.self, forKey: .gammas)
         for cat in TokenCategory.allCases {
+            // null (not absent) for γ = 0, so that decoding does not bring the default back.
             if let s = schedule(cat) { try g.encode(s, forKey: AnyKey(stringValue: cat.name)) }
+            else { try g.encodeNil(forKey: AnyKey(stringValue: cat.name)) }
         }
         try c.encode(ClampJSON(min: clampMin, max: clampMax), forKey: .clamp)
         try c.encode(normalization.rawValue, forKey: .normalization)
