@@ -24,8 +24,10 @@
 // Writing H = h(ε) + (1−ε)·H_kept + ε·H_skipped (grouping rule; h = binary entropy) and using
 // 0 ≤ H_skipped ≤ ln V, 0 ≤ H_kept ≤ ln V:
 //     |H − H_kept| ≤ h(ε) + ε·ln V.
-// T is the smallest value making that bound ≤ 2e−6 for the row length (T ≈ 29 for V = 151,936),
-// see ck_entropy_skip_threshold. The worst case (one value at the max, V−1 just below the
+// T is the smallest value making that bound ≤ 1e−5 for the row length (T ≈ 26.8 for V = 151,936),
+// see ck_entropy_skip_threshold. Whether a block runs with the skip branch is decided from the
+// previous block's fraction of skippable groups (≥ 3/4), because a branch taken unpredictably costs
+// more than the exps it saves; blocks run without it still count skippable groups. The worst case (one value at the max, V−1 just below the
 // threshold) is built and checked in Tests/EntropyTests/SkipBoundTests.swift.
 // NaN detection: a NaN reaches U through the FMA e·d (NaN·anything = NaN) in kept groups, and
 // skipped groups are tested with an unordered compare; +inf gives 2^{inf−inf} = NaN. Any
@@ -98,26 +100,35 @@ CK_AVX2_TARGET static CK_INLINE float block_max_x(const void *p, size_t start, s
     return hmax(mx);
 }
 
-typedef struct { double s, u; float dmax; int nan; } block_sums;
+typedef struct { double s, u; float dmax; int nan; size_t skippable, groups; } block_sums;
+
+/// How run_block treats groups below the skip threshold θ.
+enum { MODE_PLAIN = 0, MODE_SKIP = 1, MODE_COUNT = 2 };
 
 /// One block against the reference m: sums of 2^{d} and 2^{d}·d with d = x·c − m (clamped ≥ −125),
-/// the block's max d, and whether a skipped group held a NaN.
-CK_AVX2_TARGET static CK_INLINE block_sums run_block(const void *p, size_t start, size_t n, int dtype, int skip,
+/// the block's max d, and whether a skipped group held a NaN. MODE_SKIP branches around groups
+/// whose d all lie below θ; MODE_COUNT exponentiates everything but counts the groups that could
+/// have been skipped (so the caller can decide whether skipping pays: a skip branch that goes both
+/// ways unpredictably costs more in mispredictions than it saves); MODE_PLAIN does neither.
+CK_AVX2_TARGET static CK_INLINE block_sums run_block(const void *p, size_t start, size_t n, int dtype, int mode,
                                                     float c, float m, float theta) {
     const __m256 vc = _mm256_set1_ps(c), vnm = _mm256_set1_ps(-m), lo = _mm256_set1_ps(-125.0f);
     const __m256 vth = _mm256_set1_ps(theta);
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, u0 = s0, u1 = s0, u2 = s0, u3 = s0, un = s0;
     __m256 vmax = _mm256_set1_ps(-INFINITY), x[4];
+    size_t skippable = 0;
     for (size_t i = 0; i < n; i += 32) {
         if (i + 32 <= n) load32(p, start + i, dtype, x); else load_tail(p, start + i, n - i, dtype, x);
         __m256 d0 = _mm256_fmadd_ps(x[0], vc, vnm), d1 = _mm256_fmadd_ps(x[1], vc, vnm);
         __m256 d2 = _mm256_fmadd_ps(x[2], vc, vnm), d3 = _mm256_fmadd_ps(x[3], vc, vnm);
         __m256 gm = _mm256_max_ps(_mm256_max_ps(d0, d1), _mm256_max_ps(d2, d3));
         vmax = _mm256_max_ps(vmax, gm);
-        if (skip && _mm256_movemask_ps(_mm256_cmp_ps(gm, vth, _CMP_GT_OQ)) == 0) {
+        if (mode == MODE_SKIP && _mm256_movemask_ps(_mm256_cmp_ps(gm, vth, _CMP_GT_OQ)) == 0) {
             un = _mm256_or_ps(un, _mm256_or_ps(_mm256_cmp_ps(d0, d1, _CMP_UNORD_Q), _mm256_cmp_ps(d2, d3, _CMP_UNORD_Q)));
+            skippable++;
             continue;
         }
+        if (mode == MODE_COUNT) skippable += _mm256_movemask_ps(_mm256_cmp_ps(gm, vth, _CMP_GT_OQ)) == 0;
         // max(lo, d) returns d when d is NaN (the second operand), so NaN reaches u via the FMA.
         d0 = _mm256_max_ps(lo, d0); d1 = _mm256_max_ps(lo, d1);
         d2 = _mm256_max_ps(lo, d2); d3 = _mm256_max_ps(lo, d3);
@@ -132,6 +143,8 @@ CK_AVX2_TARGET static CK_INLINE block_sums run_block(const void *p, size_t start
     r.u = hsum_d(_mm256_add_ps(_mm256_add_ps(u0, u1), _mm256_add_ps(u2, u3)));
     r.dmax = hmax(vmax);
     r.nan = _mm256_movemask_ps(un) != 0;
+    r.skippable = skippable;
+    r.groups = (n + 31) / 32;
     return r;
 }
 
@@ -149,6 +162,7 @@ CK_AVX2_TARGET static CK_INLINE int row_generic(const void *row, int dtype, size
     const double t2 = (double)skip_t * 1.4426950408889634;
     double s = 0, u = 0;
     float m = -INFINITY;
+    int skipping = 1;  // skip mode for the first block; later blocks follow the skippable fraction
     for (size_t start = 0; start < vocab; start += CK_BLOCK) {
         size_t n = vocab - start < CK_BLOCK ? vocab - start : CK_BLOCK;
         if (m == -INFINITY) {
@@ -161,7 +175,11 @@ CK_AVX2_TARGET static CK_INLINE int row_generic(const void *row, int dtype, size
         }
         for (;;) {
             float theta = (float)(-t2 + (s > 1 ? log2(s) : 0.0));
-            block_sums b = run_block(row, start, n, dtype, skip, c, m, theta);
+            block_sums b = !skip ? run_block(row, start, n, dtype, MODE_PLAIN, c, m, theta)
+                         : skipping ? run_block(row, start, n, dtype, MODE_SKIP, c, m, theta)
+                                    : run_block(row, start, n, dtype, MODE_COUNT, c, m, theta);
+            // Skip in the next block only when most groups of this one were skippable.
+            if (skip) skipping = b.skippable * 4 >= b.groups * 3;
             if (b.nan || isnan(b.dmax) || b.dmax == INFINITY) return CK_ERR_NONFINITE;
             if (b.dmax > CK_REDO_LIMIT) {  // sums may have overflowed: redo against the new max
                 float m2 = m + b.dmax;
@@ -243,8 +261,9 @@ double ck_entropy_skip_error_bound(size_t vocab) {
 }
 
 double ck_entropy_skip_threshold(size_t vocab) {
-    // Smallest T (to 1e-3) with h(V e^{−T}) + V e^{−T} ln V ≤ 2e−6; the bound falls as T grows.
-    const double budget = 2e-6;
+    // Smallest T (to 1e-3) with h(V e^{−T}) + V e^{−T} ln V ≤ 1e−5 (a tenth of the 1e−4 accuracy
+    // target, leaving the rest to float rounding); the bound falls as T grows.
+    const double budget = 1e-5;
     double v = vocab < 2 ? 2.0 : (double)vocab, lo = 0, hi = 80;
     while (hi - lo > 1e-3) {
         double mid = 0.5 * (lo + hi);

@@ -5,8 +5,10 @@
 // near-minimax (relative error) fit on [−1/2, 1/2]; 2^k is applied by adding k to the exponent
 // field (integer add of k << 23), which needs no float multiply.
 // Accuracy: the polynomial's own relative error is 9.2e-8; evaluated in float (Horner with FMA)
-// the measured maximum relative error over every float x in [−125, 64] is 2.0e-7 (< 1.7 ulp),
-// see Tests/EntropyTests/Exp2Tests.swift, which checks this bound on a dense sample.
+// the maximum relative error over all 2,239,365,122 floats x in [−125, 64], measured against
+// double exp2, is 1.72e-7 (≈ 2.9·2^−24, at x ≈ −0.4999). Tests/EntropyTests/Exp2Tests.swift checks
+// ≤ 1.8e-7 on a dense sample. Effect on the entropy: a relative error δ in every e^{d} moves
+// H = ln S − U/S by at most δ·Σ p_i·|1 − H − ln p_i| ≤ δ·(2·ln V + 1) ≤ 4.5e-6 for V ≤ 2^18.
 // Domain: callers clamp x ≥ −125 first so that 2^k·P(r) stays a normal float (below that the
 // value is < 2.4e-38, far below the resolution of any sum ≥ 1); x > 127 overflows to garbage,
 // which the kernel never feeds it (it re-runs a block whose values exceed the running max by > 64).

@@ -54,12 +54,9 @@ ck_status ck_entropy_topk(const float *top_logits, size_t k, const float *logsum
 /// AVX2 code when the CPU has it, else libm exp2f. Inputs below −126 are clamped to −126.
 void ck_exp2_batch(const float *in, float *out, size_t n);
 
-/// Scalar conversions used by every kernel (exact; exposed for tests).
+/// Scalar widening used by every kernel for row tails and by the float64 path (exact).
 float ck_bf16_to_f32(uint16_t h);
 float ck_f16_to_f32(uint16_t h);
-/// Round-to-nearest-even float → bf16 / fp16 (NaN stays NaN; fp16 overflow → ±inf).
-uint16_t ck_f32_to_bf16(float f);
-uint16_t ck_f32_to_f16(float f);
 
 /// Sums n floats with a plain streaming read split across `threads` (0 = all cores): the read
 /// bandwidth reference of the entropy benchmark. Returns the sum so the work cannot be elided.
