@@ -42,7 +42,7 @@ public struct RestVectorsSuite: ConformanceSuite {
         }
         // Weights at every step.
         if case .object(let byStep)? = c["weights_by_step"] {
-            for (stepKey, expected) in byStep {
+            for (stepKey, expected) in byStep.pairs {
                 guard let step = Int(stepKey) else { return "bad step key \(stepKey)" }
                 let request = ShapeRequest(inputIDs: ids, mask: mask, batch: 1, length: ids.count, groundTruths: [gt],
                                            step: step, options: ShapeOptions(profile: "released"))
@@ -70,7 +70,7 @@ public struct RestVectorsSuite: ConformanceSuite {
         for cfg in configs {
             guard let name = cfg["name"]?.stringValue, let want = rewards[name] else { continue }
             var env: [String: String] = [:]
-            if case .object(let e)? = cfg["env"] { for (k, v) in e { env[k] = v.stringValue ?? "" } }
+            if case .object(let e)? = cfg["env"] { for (k, v) in e.pairs { env[k] = v.stringValue ?? "" } }
             let step = cfg["step"]?.intValue ?? 0
             let fn: any RewardFunction
             do { fn = try RewardRegistry.make("rest", options: RewardOptions(environment: env)) } catch { return "\(name): \(error)" }
@@ -80,13 +80,28 @@ public struct RestVectorsSuite: ConformanceSuite {
             }
             let got: RewardComponents
             do { got = try fn.score(solution: solution, groundTruth: gt, step: step) } catch { return "\(name): raised \(error)" }
-            for (key, value) in [("score", got.score), ("format", got.format), ("correctness", got.correctness), ("length", got.length)] {
-                guard let w = want[key]?.doubleValue else { return "\(name): missing \(key)" }
-                if abs(w - value) > 1e-9 { return "\(name).\(key): got \(value), want \(w)" }
-            }
+            if let d = compare(got, want, label: name) { return d }
+            // The same reward through the engine, as the sidecar computes it: from the response ids
+            // alone (the scored text is the last assistant turn), flags as options.
+            let flags = Dictionary(uniqueKeysWithValues: env.map { ($0.key, $0.value == "1") })
+            let request = ShapeRequest(inputIDs: ids, mask: mask, batch: 1, length: ids.count, groundTruths: [gt], step: step,
+                                       options: ShapeOptions(profile: "uniform", rewardFlags: flags, computeWeights: false))
+            guard let r = try? engine.shape(request) else { return "\(name): engine rejected the request" }
+            let c = r.components
+            let viaEngine = RewardComponents(score: Double(c[3]), format: Double(c[0]), correctness: Double(c[1]), length: Double(c[2]))
+            // The wire carries float32: compare to float32 resolution.
+            if let d = compare(viaEngine, want, label: "\(name) via engine", tolerance: 1e-6) { return d }
         }
         return nil
     }
+}
+
+private func compare(_ got: RewardComponents, _ want: JSONValue, label: String, tolerance: Double = 1e-9) -> String? {
+    for (key, value) in [("score", got.score), ("format", got.format), ("correctness", got.correctness), ("length", got.length)] {
+        guard let w = want[key]?.doubleValue else { return "\(label): missing \(key)" }
+        if abs(w - value) > tolerance * max(1, abs(w)) { return "\(label).\(key): got \(value), want \(w)" }
+    }
+    return nil
 }
 
 /// The weight pass rule shared by the conformance suites and the Python checker: zeros match

@@ -1,4 +1,5 @@
 import Entropy
+import Synchronization
 import PyJSON
 import Regions
 import Rewards
@@ -39,27 +40,41 @@ public enum ShapeError: Error, CustomStringConvertible, Equatable {
 /// The shaping core behind every transport: decodes each rollout's exact bytes, categorises its
 /// tokens, applies the weight profile and the ToolRL reward, and gathers batch statistics.
 ///
-/// Rows are independent and run on `threads` workers. The engine is immutable apart from the
-/// entropy-schedule state, which belongs to the caller (see ``Shaping``).
+/// Rows are independent and run on `threads` workers. The only mutable state is the entropy
+/// curriculum (``EntropyScheduleState``), advanced once per batch that carries entropies when the
+/// schedule uses it; it can be read (to save in a capture), restored and reset.
 public final class ShapingEngine: Shaper {
     public let tokenizer: Tokenizer
     public let config: ShapingConfig
     public let threads: Int
-    private let imStart: Int32?
-    private let imEnd: Int32?
+    /// Computes entropies from full logits; nil uses the CPU kernels (``EntropyKernel``).
+    public let logitsEntropy: (any LogitsEntropyComputer)?
+    private let parser: RegionParser
+    private let isAdded: [Bool]
+    private let schedule = Mutex(EntropyScheduleState())
 
-    public init(tokenizer: Tokenizer, config: ShapingConfig = ShapingConfig(), threads: Int = 0) {
+    public init(tokenizer: Tokenizer, config: ShapingConfig = ShapingConfig(), threads: Int = 0,
+                logitsEntropy: (any LogitsEntropyComputer)? = nil) {
         self.tokenizer = tokenizer
         self.config = config
         self.threads = ParallelRows.resolve(threads)
-        self.imStart = tokenizer.id(forAddedToken: "<|im_start|>")
-        self.imEnd = tokenizer.id(forAddedToken: "<|im_end|>")
+        self.logitsEntropy = logitsEntropy
+        self.parser = RegionParser(options: config.regionOptions)
+        self.isAdded = (0..<tokenizer.vocabSize).map { tokenizer.isAddedToken(Int32($0)) }
     }
+
+    /// The entropy curriculum's state (saved in captures; restored with ``restoreEntropySchedule(_:)``).
+    public var entropySchedule: EntropyScheduleState { schedule.withLock { $0 } }
+    public func restoreEntropySchedule(_ state: EntropyScheduleState) { schedule.withLock { $0 = state } }
+    public func resetEntropySchedule() { schedule.withLock { $0.reset() } }
 
     public func shape(_ request: ShapeRequest) throws -> ShapeResult {
         let (b, t) = (request.batch, request.length)
         try validate(request)
-        let shapingConfig = try request.options.scheduleJSON.map { try ShapingConfig(json: $0) } ?? config
+        var shapingConfig = config
+        if let json = request.options.scheduleJSON {
+            do { shapingConfig = try ShapingConfig.fromJSON(json) } catch { throw ShapeError.options("schedule: \(error)") }
+        }
         let profile: any WeightProfile
         do { profile = try ProfileRegistry.make(request.options.profile, config: shapingConfig) }
         catch { throw ShapeError.options("profile '\(request.options.profile)': \(error)") }
@@ -73,55 +88,67 @@ public final class ShapingEngine: Shaper {
         var rewards = [Float](repeating: 0, count: b)
         var components = [Float](repeating: 0, count: b * 4)
         var status = [RolloutStatus](repeating: .ok, count: b)
-        var firstError = [ShapeError?](repeating: nil, count: b)
+        var rowErrors = [ShapeError?](repeating: nil, count: b)
 
+        // Pass 1: categories of every row (the entropy curriculum needs the batch's region means
+        // before any weight is computed).
         request.inputIDs.withUnsafeBufferPointer { ids in
-        request.mask.withUnsafeBufferPointer { mask in
-        weights.withUnsafeMutableBufferPointer { w in
-        categories.withUnsafeMutableBufferPointer { cat in
-        rewards.withUnsafeMutableBufferPointer { rew in
-        components.withUnsafeMutableBufferPointer { comp in
-        status.withUnsafeMutableBufferPointer { st in
-        firstError.withUnsafeMutableBufferPointer { fe in
-            let out = UncheckedBox((w, cat, rew, comp, st, fe))
-            let ent = entropies.map { UncheckedBox($0) }
-            ParallelRows.forEach(count: b, threads: threads) { rows in
-                let (w, cat, rew, comp, st, fe) = out.value
-                for r in rows {
-                    let lo = r * t
-                    let rowIDs = UnsafeBufferPointer(rebasing: ids[lo..<lo + t])
-                    let rowMask = UnsafeBufferPointer(rebasing: mask[lo..<lo + t])
-                    let rowW = UnsafeMutableBufferPointer(rebasing: w[lo..<lo + t])
-                    let rowCat = UnsafeMutableBufferPointer(rebasing: cat[lo..<lo + t])
-                    do {
-                        if request.options.computeWeights {
-                        let outcome = try self.shapeRow(ids: rowIDs, mask: rowMask, entropies: ent.map { UnsafeBufferPointer(rebasing: $0.value[lo..<lo + t]) },
-                                                        step: request.step, profile: profile, weights: rowW, categories: rowCat)
-                        if case .fellBack(let err) = outcome {
-                            st[r] = RolloutStatus(code: "profile_fallback", message: "\(err)")
+            categories.withUnsafeMutableBufferPointer { cat in
+                rowErrors.withUnsafeMutableBufferPointer { fe in
+                    let shared = UncheckedBox((ids, cat, fe))
+                    ParallelRows.forEach(count: b, threads: threads) { rows in
+                        let (ids, cat, fe) = shared.value
+                        for r in rows {
+                            do {
+                                try self.categorize(ids: UnsafeBufferPointer(rebasing: ids[r * t ..< r * t + t]),
+                                                    into: UnsafeMutableBufferPointer(rebasing: cat[r * t ..< r * t + t]))
+                            } catch { fe[r] = error as? ShapeError ?? .shape("\(error)") }
                         }
-                        } else {
-                            try self.categorize(ids: rowIDs, categories: rowCat)
-                        }
-                        guard request.options.computeRewards else { continue }
-                        let rc = self.reward(row: r, ids: rowIDs, mask: rowMask, request: request, reward: reward)
-                        switch rc {
-                        case .success(let c):
-                            rew[r] = Float(c.score)
-                            comp[r * 4 + 0] = Float(c.format); comp[r * 4 + 1] = Float(c.correctness)
-                            comp[r * 4 + 2] = Float(c.length); comp[r * 4 + 3] = Float(c.score)
-                        case .failure(let e):
-                            st[r] = RolloutStatus(code: "reward_error", message: "\(e)")
-                        }
-                    } catch let e as ShapeError {
-                        fe[r] = e
-                    } catch {
-                        fe[r] = .shape("\(error)")
                     }
                 }
             }
-        }}}}}}}}
-        if let err = firstError.compactMap({ $0 }).first { throw err }
+        }
+        if let err = rowErrors.lazy.compactMap({ $0 }).first { throw err }
+
+        let gammas = profile.gammas(at: shapingStep(step: request.step, config: shapingConfig, categories: categories,
+                                                    mask: request.mask, entropies: entropies))
+
+        // Pass 2: weights and rewards per row.
+        request.inputIDs.withUnsafeBufferPointer { ids in
+        request.mask.withUnsafeBufferPointer { mask in
+        weights.withUnsafeMutableBufferPointer { w in
+        categories.withUnsafeBufferPointer { cat in
+        rewards.withUnsafeMutableBufferPointer { rew in
+        components.withUnsafeMutableBufferPointer { comp in
+        status.withUnsafeMutableBufferPointer { st in
+            let out = UncheckedBox((ids, mask, w, cat, rew, comp, st))
+            let ent = entropies.map { UncheckedBox($0) }
+            ParallelRows.forEach(count: b, threads: threads) { rows in
+                let (ids, mask, w, cat, rew, comp, st) = out.value
+                for r in rows {
+                    let span = r * t ..< r * t + t
+                    let rowIDs = UnsafeBufferPointer(rebasing: ids[span])
+                    let rowMask = UnsafeBufferPointer(rebasing: mask[span])
+                    if request.options.computeWeights {
+                        let outcome: RowOutcome = withOptionalRows(ent?.value, span) { rowEnt in
+                            let row = RolloutRow(ids: rowIDs, mask: rowMask, categories: UnsafeBufferPointer(rebasing: cat[span]),
+                                                 entropies: rowEnt, codec: self.tokenizer)
+                            return profile.weights(row: row, gammas: gammas, into: UnsafeMutableBufferPointer(rebasing: w[span]))
+                        }
+                        if let err = outcome.error { st[r] = RolloutStatus(code: err.code, message: "\(err) (weights fell back to the mask)") }
+                    }
+                    guard request.options.computeRewards else { continue }
+                    switch self.reward(row: r, ids: rowIDs, mask: rowMask, request: request, reward: reward) {
+                    case .success(let c):
+                        rew[r] = Float(c.score)
+                        comp[r * 4 + 0] = Float(c.format); comp[r * 4 + 1] = Float(c.correctness)
+                        comp[r * 4 + 2] = Float(c.length); comp[r * 4 + 3] = Float(c.score)
+                    case .failure(let e):
+                        if st[r].isOK { st[r] = RolloutStatus(code: "reward_error", message: "\(e)") }
+                    }
+                }
+            }
+        }}}}}}}
 
         let metrics = BatchStatistics.compute(categories: categories, weights: weights, mask: request.mask,
                                               entropies: entropies, rewards: rewards)
@@ -138,43 +165,42 @@ public final class ShapingEngine: Shaper {
         guard r.mask.count == n else { throw ShapeError.shape("mask has \(r.mask.count) elements, expected \(r.batch)×\(r.length)") }
         guard r.groundTruths.count == r.batch else { throw ShapeError.shape("\(r.groundTruths.count) ground truths for \(r.batch) rollouts") }
         if let p = r.promptIDs, p.count != r.batch { throw ShapeError.shape("\(p.count) prompts for \(r.batch) rollouts") }
-        let vocab = Int32(tokenizer.vocabSize)
-        for (i, id) in r.inputIDs.enumerated() where id < 0 || id >= vocab {
+        for (i, id) in r.inputIDs.enumerated() where !tokenizer.contains(id) {
             throw ShapeError.tokenID(row: i / max(r.length, 1), position: i % max(r.length, 1), id: id)
         }
         for (row, prompt) in (r.promptIDs ?? []).enumerated() {
-            for (p, id) in prompt.enumerated() where id < 0 || id >= vocab { throw ShapeError.tokenID(row: row, position: p, id: id) }
+            for (p, id) in prompt.enumerated() where !tokenizer.contains(id) { throw ShapeError.tokenID(row: row, position: p, id: id) }
         }
     }
 
     private func computeEntropies(_ r: ShapeRequest) throws -> [Float]? {
         let n = r.batch * r.length
-        switch r.entropy {
-        case .none:
-            return nil
-        case .entropies(let e):
-            guard e.count == n else { throw ShapeError.shape("entropies has \(e.count) elements, expected \(n)") }
-            return e
-        case .logits(let bytes, let dtype, let vocab):
-            guard vocab > 0, bytes.count == n * vocab * dtype.byteWidth else {
-                throw ShapeError.shape("logits have \(bytes.count) bytes, expected \(n)×\(vocab)×\(dtype.byteWidth)")
-            }
-            var out = [Float](repeating: 0, count: n)
-            do {
-                try bytes.withUnsafeBytes { raw in
-                    try out.withUnsafeMutableBufferPointer { o in
-                        try EntropyKernel.entropies(logits: raw, dtype: dtype, rows: n, vocab: vocab,
-                                                    temperature: r.options.temperature, threads: threads, into: o)
+        var out = [Float](repeating: 0, count: n)
+        do {
+            switch r.entropy {
+            case .none:
+                return nil
+            case .entropies(let e):
+                guard e.count == n else { throw ShapeError.shape("entropies has \(e.count) elements, expected \(n)") }
+                try e.withUnsafeBufferPointer { g in try out.withUnsafeMutableBufferPointer { try EntropyKernel.passThrough(g, into: $0) } }
+            case .logits(let bytes, let dtype, let vocab):
+                guard vocab > 0, bytes.count == n * vocab * dtype.byteWidth else {
+                    throw ShapeError.shape("logits have \(bytes.count) bytes, expected \(n)×\(vocab)×\(dtype.byteWidth)")
+                }
+                if let gpu = logitsEntropy {
+                    out = try bytes.withUnsafeBytes { try gpu.entropies(logits: $0, dtype: dtype, rows: n, vocab: vocab, temperature: r.options.temperature) }
+                } else {
+                    try bytes.withUnsafeBytes { raw in
+                        try out.withUnsafeMutableBufferPointer { o in
+                            try EntropyKernel.entropies(logits: raw, dtype: dtype, rows: n, vocab: vocab,
+                                                        temperature: r.options.temperature, threads: threads, into: o)
+                        }
                     }
                 }
-            } catch { throw ShapeError.entropy("\(error)") }
-            return out
-        case .topK(let logits, let k, let lse, let vocab):
-            guard k > 0, logits.count == n * k, lse.count == n else {
-                throw ShapeError.shape("top-k logits must be [B,T,K] and logsumexp [B,T]")
-            }
-            var out = [Float](repeating: 0, count: n)
-            do {
+            case .topK(let logits, let k, let lse, let vocab):
+                guard k > 0, logits.count == n * k, lse.count == n else {
+                    throw ShapeError.shape("top-k logits must be [B,T,K] and logsumexp [B,T]")
+                }
                 try logits.withUnsafeBufferPointer { l in
                     try lse.withUnsafeBufferPointer { s in
                         try out.withUnsafeMutableBufferPointer { o in
@@ -182,25 +208,35 @@ public final class ShapingEngine: Shaper {
                         }
                     }
                 }
-            } catch { throw ShapeError.entropy("\(error)") }
-            return out
+            }
+        } catch let e as ShapeError { throw e } catch { throw ShapeError.entropy("\(error)") }
+        return out
+    }
+
+    /// The batch's ``ShapingStep``: the step, plus the entropy curriculum's progress when the
+    /// schedule uses it and the batch carries entropies (the state advances once per such batch).
+    private func shapingStep(step: Int, config: ShapingConfig, categories: [UInt8], mask: [Float], entropies: [Float]?) -> ShapingStep {
+        guard config.usesEntropySchedule else { return ShapingStep(step: step) }
+        guard let entropies else { return schedule.withLock { $0.shapingStep(step) } }
+        let stats = categories.withUnsafeBufferPointer { c in
+            mask.withUnsafeBufferPointer { m in entropies.withUnsafeBufferPointer { RegionEntropyStats(categories: c, mask: m, entropies: $0) } }
+        }
+        return schedule.withLock { state in
+            state.observe(stats, config: config.entropySchedule)
+            return state.shapingStep(step)
         }
     }
 
-    private func categorize(ids: UnsafeBufferPointer<Int32>, categories: UnsafeMutableBufferPointer<UInt8>) throws {
-        let decoded = try tokenizer.decodeBytes(ids)
-        RegionParser.categorize(decoded: decoded, tokenizer: tokenizer, into: categories)
-    }
-
-    /// Categories and weights of one row.
-    private func shapeRow(ids: UnsafeBufferPointer<Int32>, mask: UnsafeBufferPointer<Float>,
-                          entropies: UnsafeBufferPointer<Float>?, step: Int, profile: any WeightProfile,
-                          weights: UnsafeMutableBufferPointer<Float>, categories: UnsafeMutableBufferPointer<UInt8>) throws -> RowOutcome {
-        let decoded = try tokenizer.decodeBytes(ids)
-        RegionParser.categorize(decoded: decoded, tokenizer: tokenizer, into: categories)
-        let row = RolloutRow(ids: ids, mask: mask, categories: UnsafeBufferPointer(categories), tokenizer: tokenizer,
-                             decoded: decoded, entropies: entropies)
-        return profile.weights(row: row, step: step, into: weights)
+    private func categorize(ids: UnsafeBufferPointer<Int32>, into categories: UnsafeMutableBufferPointer<UInt8>) throws {
+        let decoded: DecodedBytes
+        do { decoded = try tokenizer.decodeBytes(ids) } catch { throw ShapeError.tokenID(row: 0, position: 0, id: -1) }
+        var added = [Bool](repeating: false, count: ids.count)
+        for i in 0..<ids.count { added[i] = isAdded[Int(ids[i])] }
+        decoded.bytes.withUnsafeBufferPointer { bytes in
+            decoded.tokenStarts.withUnsafeBufferPointer { starts in
+                added.withUnsafeBufferPointer { a in parser.categorize(bytes: bytes, tokenStarts: starts, isAdded: a, into: categories) }
+            }
+        }
     }
 
     /// The ToolRL reward of one rollout: the reference scores the last assistant turn of
@@ -218,4 +254,16 @@ public final class ShapingEngine: Shaper {
             return try reward.score(solution: prefix + response, groundTruth: request.groundTruths[row], step: request.step)
         }
     }
+}
+
+/// Calls `body` with the `span` rows of an optional flat buffer.
+private func withOptionalRows<R>(_ flat: [Float]?, _ span: Range<Int>, _ body: (UnsafeBufferPointer<Float>?) -> R) -> R {
+    guard let flat else { return body(nil) }
+    return flat.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[span])) }
+}
+
+/// Entropies of full logits rows computed somewhere other than the CPU kernels (e.g. the GPU
+/// when the sidecar shares a box with the trainer). Must be safe to call from several threads.
+public protocol LogitsEntropyComputer: Sendable {
+    func entropies(logits: UnsafeRawBufferPointer, dtype: LogitsDType, rows: Int, vocab: Int, temperature: Float) throws -> [Float]
 }

@@ -65,7 +65,7 @@ struct BenchShapingCommand: ParsableCommand {
         ref["weights_ms_per_batch"] = .double(referenceWeightsMS)
         ref["rewards_ms_per_batch"] = .double(referenceRewardsMS)
         out["reference_baseline"] = .object(ref)
-        out["targets_ms"] = .object(["aligned": .double(100), "released": .double(1000)])
+        out["targets_ms"] = .object(JSONObject([("aligned", .double(100)), ("released", .double(1000))]))
         print(PyJSON.dumps(.object(out), indent: 2))
     }
 }
