@@ -33,5 +33,6 @@ public struct ConformanceContext: Sendable {
 public enum ConformanceRegistry {
     public static let all: [any ConformanceSuite.Type] = [
         // (suites are added here as their modules land)
+        BFCLCheckerSuite.self,
     ]
 }
