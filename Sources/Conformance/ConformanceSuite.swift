@@ -34,5 +34,6 @@ public enum ConformanceRegistry {
     public static let all: [any ConformanceSuite.Type] = [
         // (suites are added here as their modules land)
         BFCLCheckerSuite.self,
+        BFCLDecodeSuite.self,
     ]
 }

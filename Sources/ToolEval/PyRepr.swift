@@ -39,9 +39,9 @@ func pyStringRepr(_ s: String) -> String {
         case "\t": out += "\\t"
         default:
             if Character(u) == quote { out += "\\" + String(quote) }
-            else if u.value < 0x20 || u.value == 0x7F { out += "\\x" + hex(u.value, 2) }
-            else if (0x80..<0xA0).contains(u.value) { out += "\\x" + hex(u.value, 2) }
-            else { out.unicodeScalars.append(u) }
+            else if !isPrintable(u) {
+                out += u.value < 0x100 ? "\\x" + hex(u.value, 2) : u.value < 0x10000 ? "\\u" + hex(u.value, 4) : "\\U" + hex(u.value, 8)
+            } else { out.unicodeScalars.append(u) }
         }
     }
     out.append(quote)
@@ -51,4 +51,15 @@ func pyStringRepr(_ s: String) -> String {
 private func hex(_ v: UInt32, _ width: Int) -> String {
     let h = String(v, radix: 16)
     return String(repeating: "0", count: max(0, width - h.count)) + h
+}
+
+/// Python `str.isprintable()` for one character: not in categories Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs (space excepted).
+func isPrintable(_ u: Unicode.Scalar) -> Bool {
+    if u == " " { return true }
+    switch u.properties.generalCategory {
+    case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator:
+        return false
+    default:
+        return true
+    }
 }

@@ -222,3 +222,23 @@ public enum PyException: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension PyValue {
+    /// Python `==` plus identical types at every level (`5` is not `5.0`, `True` is not `1`):
+    /// how a reference file's JSON is compared with a decoder's output.
+    public func strictlyEquals(_ other: PyValue) -> Bool {
+        guard pyType == other.pyType else { return false }
+        switch (self, other) {
+        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.strictlyEquals($1) }
+        case (.dict(let a), .dict(let b)):
+            guard a.count == b.count else { return false }
+            for (k, v) in a.items {
+                guard let w = b[k], v.strictlyEquals(w) else { return false }
+            }
+            return true
+        default:
+            return pyEquals(other)
+        }
+    }
+}
