@@ -26,7 +26,7 @@ public enum BFCLDecodeSuite: ConformanceSuite {
                     continue
                 }
                 let want = r["decoded"] ?? .none
-                if !decoded.strictlyEquals(want) {
+                if !decoded.jsonRoundTripped.strictlyEquals(want) {
                     report.record(id, "decoded \(decoded.pyRepr), expected \(want.pyRepr)")
                 } else if let fc = r["is_function_calling_format_output"], !fc.pyEquals(.bool(BFCLEvaluator.isFunctionCallingFormat(decoded))) {
                     report.record(id, "is_function_calling_format_output differs")

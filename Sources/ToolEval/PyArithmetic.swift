@@ -50,7 +50,9 @@ enum PyArithmetic {
         case .int(let i):
             if i == Int.min { return .bigInt(String(String(i).dropFirst())) }
             return .int(-i)
-        case .bigInt(let s): return s.hasPrefix("-") ? (Int(s.dropFirst()).map(PyValue.int) ?? .bigInt(String(s.dropFirst()))) : .bigInt("-" + s)
+        case .bigInt(let s):
+            let negated = s.hasPrefix("-") ? String(s.dropFirst()) : "-" + s
+            return Int(negated).map(PyValue.int) ?? .bigInt(negated)
         case .float(let f): return .float(-f)
         default: throw PyDecodeError("TypeError", "bad operand type for unary -: '\(v.pyType.rawValue)'")
         }

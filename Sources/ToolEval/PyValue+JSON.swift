@@ -32,7 +32,23 @@ extension PyValue {
         case .str(let s): return .string(s)
         case .list(let a): return .array(a.map(\.json))
         case .tuple(let a): return .object(JSONObject([("__tuple__", .array(a.map(\.json)))]))
-        case .dict(let d): return .object(JSONObject(d.items.map { ($0.pyStr, $1.json) }))
+        case .dict(let d): return .object(JSONObject(d.items.map { ($0.jsonKey, $1.json) }))
         }
     }
+}
+
+extension PyValue {
+    /// How `json.dumps` writes a dict key: strings as is, `None`/`True`/`False` as `null`/`true`/`false`,
+    /// numbers as their `repr`.
+    var jsonKey: String {
+        switch self {
+        case .str(let s): s
+        case .none: "null"
+        case .bool(let b): b ? "true" : "false"
+        default: pyRepr
+        }
+    }
+
+    /// The value after a `json.dumps`/`json.loads` round trip (what a reference file stores).
+    public var jsonRoundTripped: PyValue { PyValue(json: json) }
 }

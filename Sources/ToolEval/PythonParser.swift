@@ -219,7 +219,7 @@ struct PythonParser {
                 args.append(.starred(try expression()))
             } else if case .name(let n) = peek, !Self.keywords.contains(n), peekOp("=", 1) {
                 p += 2
-                if keywords.contains(where: { $0.0 == n }) { throw PyDecodeError("SyntaxError", "keyword argument repeated: \(n)") }
+                // A repeated keyword is a compile-time error, not a parse error: `ast.parse` accepts it.
                 keywords.append((n, try expression())); sawKeyword = true
             } else {
                 let value = try namedExpression()
