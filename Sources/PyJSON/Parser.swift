@@ -169,10 +169,13 @@ struct Parser {
             case UInt8(ascii: "r"): scratch.append(0x0D)
             case UInt8(ascii: "t"): scratch.append(0x09)
             case UInt8(ascii: "u"):
-                guard let u = hex4(at: p + 2) else { throw fail("Invalid \\uXXXX escape", p + 1) }
+                // CPython wants a character after the four digits (`end >= len` is an error there).
+                guard p + 6 < bytes.count, let u = hex4(at: p + 2) else { throw fail("Invalid \\uXXXX escape", p + 1) }
                 var scalar = u
                 var consumed = 6
-                if u >= 0xD800 && u <= 0xDBFF, p + 7 < bytes.count,
+                // CPython pairs only when a character follows the second escape (`end + 6 < len`);
+                // otherwise the second escape is read on its own (and fails there at the end of input).
+                if u >= 0xD800 && u <= 0xDBFF, p + 12 < bytes.count,
                    bytes[p + 6] == UInt8(ascii: "\\"), bytes[p + 7] == UInt8(ascii: "u") {
                     // Python: a high surrogate followed by \uXXXX; combined only if that is a low surrogate.
                     guard let lo = hex4(at: p + 8) else { throw fail("Invalid \\uXXXX escape", p + 7) }

@@ -76,6 +76,14 @@ enum PythonRefs {
         ("{\"a\":1 \"b\":2}", "Expecting ',' delimiter: line 1 column 8 (char 7)"),
         ("{\"a\":}", "Expecting value: line 1 column 6 (char 5)"),
         ("\"\u{e9}\u{e9}\" x", "Extra data: line 1 column 6 (char 5)"),
+        ("\"\\u4e2d", "Invalid \\uXXXX escape: line 1 column 3 (char 2)"),
+        ("\"\\ud83d\\ude00", "Invalid \\uXXXX escape: line 1 column 9 (char 8)"),
+        ("\"\\ud83d\\ude0", "Invalid \\uXXXX escape: line 1 column 9 (char 8)"),
+        ("\"\\ud83d\\u", "Invalid \\uXXXX escape: line 1 column 9 (char 8)"),
+        ("\"\\ud83d\\", "Unterminated string starting at: line 1 column 1 (char 0)"),
+        ("\"abc\\", "Unterminated string starting at: line 1 column 1 (char 0)"),
+        ("\"\\uZZZZ\"", "Invalid \\uXXXX escape: line 1 column 3 (char 2)"),
+        ("[1e5, 2E-3, 3.e1]", "Expecting ',' delimiter: line 1 column 14 (char 13)"),
     ]
     /// (IEEE bits, repr)
     static let floatReprs: [(UInt64, String)] = [
@@ -265,7 +273,7 @@ for s in inputs:
     v = json.loads(s)
     lone = not is_surrogate_free(v)
     ok.append((s, json.dumps(v), json.dumps(v, ensure_ascii=False), json.dumps(v, sort_keys=True, indent=2), json.dumps(v, separators=(',', ':'), sort_keys=True), lone))
-errs = ['', ' ', '[1,]', '{"a":1,}', '{"a" 1}', '{a:1}', '[1 2]', '"abc', '"a\tb"', '"\\x"', '"\\u12"', '01', '1.', '1e', '-', '[', '{', 'nul', 'true false', '{"a":1}}', "{'a': 1}", '[1,2', '"\\ud800\\u12"', '\n\n  [1,\n  ]', 'NaNa', '-Inf', '[-]', '{"a":1 "b":2}', '{"a":}', '"\u00e9\u00e9" x']
+errs = ['', ' ', '[1,]', '{"a":1,}', '{"a" 1}', '{a:1}', '[1 2]', '"abc', '"a\tb"', '"\\x"', '"\\u12"', '01', '1.', '1e', '-', '[', '{', 'nul', 'true false', '{"a":1}}', "{'a': 1}", '[1,2', '"\\ud800\\u12"', '\n\n  [1,\n  ]', 'NaNa', '-Inf', '[-]', '{"a":1 "b":2}', '{"a":}', '"\u00e9\u00e9" x', '"\\u4e2d', '"\\ud83d\\ude00', '"\\ud83d\\ude0', '"\\ud83d\\u', '"\\ud83d\\', '"abc\\', '"\\uZZZZ"', '[1e5, 2E-3, 3.e1]']
 err = []
 for s in errs:
     try:
