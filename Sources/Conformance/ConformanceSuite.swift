@@ -35,5 +35,7 @@ public enum ConformanceRegistry {
         // (suites are added here as their modules land)
         BFCLCheckerSuite.self,
         BFCLDecodeSuite.self,
+        APIBankScoreSuite.self,
+        RllaRewardRefsSuite.self,
     ]
 }
