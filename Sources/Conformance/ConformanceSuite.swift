@@ -36,5 +36,9 @@ public enum ConformanceRegistry {
         RestVectorsSuite.self,
         MisalignmentDemoSuite.self,
         TokenizerCasesSuite.self,
+        BFCLCheckerSuite.self,
+        BFCLDecodeSuite.self,
+        APIBankScoreSuite.self,
+        RllaRewardRefsSuite.self,
     ]
 }
