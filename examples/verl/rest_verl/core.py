@@ -336,6 +336,58 @@ def global_weight_scale(mask_rows: Sequence[Any], weight_rows: Sequence[Any]) ->
     return m_sum / mw_sum
 
 
+# --------------------------------------------------------------------------- the trainer step
+
+
+@dataclass
+class StepOutput:
+    """Per-rollout rows to write back into verl's batch, plus logger metrics."""
+
+    rm_scores: list[np.ndarray]  # token-level rewards, float32, one row per rollout
+    weights: list[np.ndarray]  # ResT weights for rollout_is_weights, float32
+    metrics: dict[str, float]
+
+
+def shape_step(rows: Mapping[str, Sequence[Any]], client: Any, settings: RestSettings, step: int, loss_mode: str) -> StepOutput:
+    """What the ``rest_*`` trainers do after the old-policy pass, on per-rollout rows.
+
+    ``rows`` holds verl's fields as lists, one entry per rollout: ``responses`` (ids),
+    ``response_mask``, ``reward_model`` (dicts with the ground truth), optionally ``entropy``
+    (old-policy entropies) and ``rm_scores`` (the reward verl's reward loop computed).
+    """
+    for key in ("responses", "response_mask", "reward_model"):
+        if key not in rows:
+            raise RestIntegrationError(f"batch has no {key!r} field")
+    masks = list(rows["response_mask"])
+    entropy = rows.get("entropy") if settings.send_entropy else None
+    shaped = shape_rollouts(
+        client,
+        rows["responses"],
+        masks,
+        extract_ground_truths(rows["reward_model"], settings.ground_truth_key),
+        step,
+        entropies=entropy,
+        pad_token_id=settings.pad_token_id or 0,
+        options=settings.options,
+    )
+    metrics = batch_metrics(shaped, masks)
+
+    weights = shaped.weights
+    if loss_mode == LOSS_MODE_GLOBAL:
+        c = global_weight_scale(masks, weights)
+        weights = [(w * c).astype(np.float32) for w in weights]
+        metrics["rest/weights/global_scale"] = float(c)
+
+    placed = place_sequence_rewards(shaped.rewards, shaped.lengths)
+    existing = None
+    if settings.reward_mode != "replace":
+        if rows.get("rm_scores") is None:
+            raise RestIntegrationError(f"reward_mode={settings.reward_mode} needs verl's rm_scores in the batch")
+        existing, _ = pad_rows(rows["rm_scores"], pad_value=0.0, dtype=np.float32)
+    scores = combine_token_rewards(existing, placed, settings.reward_mode)
+    return StepOutput(rm_scores=unpad_rows(scores, shaped.lengths), weights=weights, metrics=metrics)
+
+
 # --------------------------------------------------------------------------- metrics
 
 

@@ -210,42 +210,25 @@ class RestShapingMixin:
 def shape_fetched_batch(
     data: Any, client: Any, settings: core.RestSettings, step: int, loss_mode: str
 ) -> tuple[TensorDict, dict[str, float]]:
-    """The trainer step on a TransferQueue-style TensorDict; returns the fields to write back."""
-    ids = _rows(data["responses"])
-    masks = _rows(data["response_mask"])
-    entropy = _rows(data["entropy"]) if "entropy" in data.keys() else None
-    gts = core.extract_ground_truths(_non_tensor(data["reward_model"]), settings.ground_truth_key)
-    shaped = core.shape_rollouts(
-        client,
-        ids,
-        masks,
-        gts,
-        step,
-        entropies=entropy,
-        pad_token_id=settings.pad_token_id or 0,
-        options=settings.options,
-    )
-    metrics = core.batch_metrics(shaped, masks)
-
-    weights = shaped.weights
-    if loss_mode == core.LOSS_MODE_GLOBAL:
-        c = core.global_weight_scale(masks, weights)
-        weights = [w * np.float32(c) for w in weights]
-        metrics["rest/weights/global_scale"] = float(c)
-
-    placed = core.place_sequence_rewards(shaped.rewards, shaped.lengths)
-    existing = None
-    if settings.reward_mode != "replace":
-        existing, _ = core.pad_rows(_rows(data["rm_scores"]), pad_value=0.0, dtype=np.float32)
-    scores = core.combine_token_rewards(existing, placed, settings.reward_mode)
+    """The trainer step on a TransferQueue TensorDict; returns the fields to write back."""
+    rows = {
+        "responses": _rows(data["responses"]),
+        "response_mask": _rows(data["response_mask"]),
+        "reward_model": _non_tensor(data["reward_model"]),
+    }
+    if "entropy" in data.keys():
+        rows["entropy"] = _rows(data["entropy"])
+    if "rm_scores" in data.keys():
+        rows["rm_scores"] = _rows(data["rm_scores"])
+    step_out = core.shape_step(rows, client, settings, step, loss_mode)
     out = TensorDict(
         {
-            "rm_scores": _nested(core.unpad_rows(scores, shaped.lengths), torch.float32),
-            "rollout_is_weights": _nested(weights, torch.float32),
+            "rm_scores": _nested(step_out.rm_scores, torch.float32),
+            "rollout_is_weights": _nested(step_out.weights, torch.float32),
         },
-        batch_size=len(ids),
+        batch_size=len(rows["responses"]),
     )
-    return out, metrics
+    return out, step_out.metrics
 
 
 @register_trainer("rest_sync")
