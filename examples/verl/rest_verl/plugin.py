@@ -12,6 +12,7 @@ Registers, without modifying verl:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -293,4 +294,5 @@ class RestRewardManager(RewardManagerBase):
 
     async def run_single(self, data) -> dict:
         item = data[-1:][0]  # multi-sequence outputs: the last sequence carries the reward, as in verl
-        return await self.loop.run_in_executor(None, lambda: self.score_item(item))
+        # the running loop, not self.loop: the call must be awaited on the loop that runs it
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.score_item(item))
