@@ -285,6 +285,32 @@ def _reward_manager():
     return f"reward {result['reward_score']:.4f}, extra {sorted(result['reward_extra_info'])}"
 
 
+@check("config snippet composes with verl's own Hydra config")
+def _config_snippet():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    import verl.trainer.main_ppo as main_ppo
+    from verl.trainer.ppo.reward import resolve_reward_manager_cls
+    from verl.trainer.ppo.v1 import get_trainer_cls
+    from verl.utils.config import omega_conf_to_dataclass
+
+    with open(os.path.join(HERE, "config", "rest_shaper_overrides.txt")) as f:
+        overrides = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    config_dir = os.path.join(os.path.dirname(main_ppo.__file__), "config")
+    with initialize_config_dir(config_dir=config_dir, version_base=None):
+        cfg = compose(config_name="ppo_trainer", overrides=["algorithm.adv_estimator=grpo", "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4", *overrides])
+    assert cfg.trainer.use_v1 is True
+    assert get_trainer_cls(cfg.trainer.v1.trainer_mode) is plugin.RestPPOTrainerSync
+    actor = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
+    assert actor.policy_loss.loss_mode == "rest"
+    assert resolve_reward_manager_cls(cfg) is plugin.RestRewardManager
+    settings = plugin.settings_from_config(cfg)
+    assert settings.endpoint == "ipc:///tmp/rest-shaper.sock" and settings.options == {"profile": "aligned"}
+    OmegaConf.to_container(cfg.rest_shaper, resolve=True)
+    return f"{len(overrides)} overrides; trainer {cfg.trainer.v1.trainer_mode}, loss {actor.policy_loss.loss_mode}"
+
+
 passed = sum(1 for _, ok in RESULTS if ok)
 failed = len(RESULTS) - passed
 print(f"{passed} passed, {failed} failed")
