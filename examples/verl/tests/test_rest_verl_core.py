@@ -232,7 +232,7 @@ def test_global_scale_makes_verl_token_mean_equal_rest_over_the_batch():
     n_tokens = sum(float((m != 0).sum()) for _, m, _ in mbs)  # verl's batch_num_tokens (all-reduced)
     # verl token-mean per micro-batch: masked_sum(l*w*c, m) / batch_num_tokens * dp; summed per rank; mean over ranks
     objective = np.mean([sum((l * w * c * m).sum() / n_tokens * dp for l, m, w in r) for r in ranks])
-    all_l = np.concatenate([np.pad(l, ((0, 0), (0, 0))) for l, _, _ in mbs])
+    all_l = np.concatenate([l for l, _, _ in mbs])
     all_m = np.concatenate([m for _, m, _ in mbs])
     all_w = np.concatenate([w for _, _, w in mbs])
     assert objective == pytest.approx(rest_ratio_reference(all_l, all_m, all_w), rel=1e-9)
