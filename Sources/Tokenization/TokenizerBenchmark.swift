@@ -67,4 +67,32 @@ public enum TokenizerBenchmark {
         return Result(tokens: ids.count, bytes: bytes, seconds: best, tokensPerSecond: Double(ids.count) / best,
                       megabytesPerSecond: Double(bytes) / best / 1e6)
     }
+
+    /// The `released` profile's tokenizer work on one batch: `rollouts` texts of about `tokensPerRollout`
+    /// tokens each (decoded from the sample text's ids), each re-encoded with offsets once, on the calling
+    /// thread. Reports the best of `iterations` runs; `seconds` is for the whole batch.
+    public static func rolloutBatchThroughput(_ tokenizer: Tokenizer, rollouts: Int = 512, tokensPerRollout: Int = 2048,
+                                              iterations: Int = 3) throws -> Result {
+        let ids = tokenizer.encodeIDs(sampleText(bytes: max(1, rollouts * tokensPerRollout) * 5))
+        var texts: [String] = []
+        var at = 0
+        for _ in 0..<rollouts {
+            if at + tokensPerRollout > ids.count { at = 0 }
+            texts.append(try tokenizer.decode(ids[at ..< min(ids.count, at + tokensPerRollout)]))
+            at += tokensPerRollout
+        }
+        var best = Double.infinity
+        var tokens = 0
+        let clock = ContinuousClock()
+        for _ in 0..<max(1, iterations) {
+            let start = clock.now
+            tokens = 0
+            for t in texts { tokens += tokenizer.encode(t).ids.count }
+            let d = clock.now - start
+            best = min(best, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+        }
+        let bytes = texts.reduce(0) { $0 + $1.utf8.count }
+        return Result(tokens: tokens, bytes: bytes, seconds: best, tokensPerSecond: Double(tokens) / best,
+                      megabytesPerSecond: Double(bytes) / best / 1e6)
+    }
 }
