@@ -33,7 +33,12 @@ public struct ConformanceContext: Sendable {
 /// Every suite the `conformance` command knows; a new file kind is one type added here.
 public enum ConformanceRegistry {
     public static let all: [any ConformanceSuite.Type] = [
-        // (suites are added here as their modules land)
+        RestVectorsSuite.self,
+        MisalignmentDemoSuite.self,
         TokenizerCasesSuite.self,
+        BFCLCheckerSuite.self,
+        BFCLDecodeSuite.self,
+        APIBankScoreSuite.self,
+        RllaRewardRefsSuite.self,
     ]
 }

@@ -1,1 +1,0 @@
-// Placeholder: the Sidecar module is being written (see the issue tracker).

@@ -1,0 +1,184 @@
+/// Request kinds of protocol v1.
+public enum WireOp: String, Sendable, CaseIterable {
+    case ping, shape, stats
+}
+
+/// A named boolean reward flag (ToolRL's environment switches, e.g. `SCHEDULEREWARD`), kept in
+/// the order the client sent them so headers re-encode byte for byte.
+public struct RewardFlag: Sendable, Equatable {
+    public var name: String
+    public var value: Bool
+    public init(_ name: String, _ value: Bool) { self.name = name; self.value = value }
+}
+
+/// `options` of a shape request; every member is optional (absent = server default).
+public struct WireOptions: Sendable, Equatable {
+    /// Weight profile: `aligned`, `released` or `uniform`.
+    public var profile: String?
+    /// Reward variant: `rest` or `toolrl`.
+    public var reward: String?
+    public var rewardFlags: [RewardFlag]?
+    /// Schedule configuration as JSON text.
+    public var schedule: String?
+    public var temperature: Double?
+
+    public init(profile: String? = nil, reward: String? = nil, rewardFlags: [RewardFlag]? = nil,
+                schedule: String? = nil, temperature: Double? = nil) {
+        self.profile = profile; self.reward = reward; self.rewardFlags = rewardFlags
+        self.schedule = schedule; self.temperature = temperature
+    }
+
+    public static let profiles: Set<String> = ["aligned", "released", "uniform"]
+    public static let rewards: Set<String> = ["rest", "toolrl"]
+}
+
+/// Frame 0 of a request (see protocol/PROTOCOL.md §Requests). Keys are written in this order:
+/// `v, op, id, step, vocab, ground_truth, options, tensors`; absent optionals are omitted.
+public struct RequestHeader: Sendable, Equatable {
+    /// The only protocol version this codec speaks.
+    public static let protocolVersion = 1
+
+    public var version: Int
+    public var op: WireOp
+    /// Client-chosen request id, echoed in the reply (0 ≤ id ≤ 2^53).
+    public var id: Int
+    /// Global training step (shape).
+    public var step: Int?
+    /// Full vocabulary size, required with top-k logits.
+    public var vocab: Int?
+    /// Ground truth per rollout (shape), length B.
+    public var groundTruth: [String]?
+    public var options: WireOptions?
+    public var tensors: [TensorDescriptor]
+
+    public init(op: WireOp, id: Int, step: Int? = nil, vocab: Int? = nil, groundTruth: [String]? = nil,
+                options: WireOptions? = nil, tensors: [TensorDescriptor] = [], version: Int = RequestHeader.protocolVersion) {
+        self.version = version; self.op = op; self.id = id; self.step = step; self.vocab = vocab
+        self.groundTruth = groundTruth; self.options = options; self.tensors = tensors
+    }
+
+    /// Reads just enough of a header to address a reply (op and id), even when the rest is invalid.
+    public static func peek(_ bytes: UnsafeRawBufferPointer) -> (op: String?, id: Int?) {
+        (try? JSONNode.parse(bytes) { root -> (String?, Int?) in
+            let op = try? root["op"]?.string("op")
+            let id = try? root["id"]?.int("id", in: 0...(1 << 53))
+            return (op ?? nil, id ?? nil)
+        }) ?? (nil, nil)
+    }
+
+    /// Parses and validates frame 0. `frameCount` is the number of frames in the whole message.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, frameCount: Int) throws -> RequestHeader {
+        try JSONNode.parse(bytes) { root in
+            guard root.isObject else { throw WireError(.badHeader, "header must be a JSON object") }
+            let v = try root.required("v", in: "header").int("v")
+            guard v == protocolVersion else { throw WireError(.version, "protocol version \(v) is not supported (this server speaks 1)") }
+            let opName = try root.required("op", in: "header").string("op")
+            guard let op = WireOp(rawValue: opName) else { throw WireError(.badHeader, "unknown op \"\(opName)\"") }
+            let id = try root.required("id", in: "header").int("id", in: 0...(1 << 53))
+            var h = RequestHeader(op: op, id: id, version: v)
+            h.step = try root["step"].map { try $0.int("step") }
+            h.vocab = try root["vocab"].map { try $0.int("vocab", in: 1...(1 << 40)) }
+            h.groundTruth = try root["ground_truth"].map { try $0.array("ground_truth").enumerated().map { i, n in try n.string("ground_truth[\(i)]") } }
+            if let o = root["options"] { h.options = try decodeOptions(o) }
+            if let t = root["tensors"] {
+                h.tensors = try t.array("tensors").enumerated().map { i, n in try decodeTensor(n, index: i) }
+            }
+            try validateFrames(h.tensors, frameCount: frameCount)
+            if op == .shape {
+                guard h.step != nil else { throw WireError(.badHeader, "shape: missing \"step\"") }
+                guard h.groundTruth != nil else { throw WireError(.badHeader, "shape: missing \"ground_truth\"") }
+            }
+            return h
+        }
+    }
+
+    static func decodeOptions(_ n: JSONNode) throws -> WireOptions {
+        _ = try n.members("options")
+        var o = WireOptions()
+        o.profile = try n["profile"].map { try $0.string("options.profile") }
+        if let p = o.profile, !WireOptions.profiles.contains(p) {
+            throw WireError(.badHeader, "options.profile \"\(p)\" is not one of aligned, released, uniform")
+        }
+        o.reward = try n["reward"].map { try $0.string("options.reward") }
+        if let r = o.reward, !WireOptions.rewards.contains(r) {
+            throw WireError(.badHeader, "options.reward \"\(r)\" is not one of rest, toolrl")
+        }
+        o.rewardFlags = try n["reward_flags"].map { try $0.members("options.reward_flags").map { k, v in RewardFlag(k, try v.bool("options.reward_flags.\(k)")) } }
+        o.schedule = try n["schedule"].map { try $0.string("options.schedule") }
+        o.temperature = try n["temperature"].map { try $0.double("options.temperature") }
+        if let t = o.temperature, !(t > 0 && t.isFinite) { throw WireError(.badHeader, "options.temperature must be a positive number") }
+        return o
+    }
+
+    static func decodeTensor(_ n: JSONNode, index: Int) throws -> TensorDescriptor {
+        let ctx = "tensors[\(index)]"
+        guard n.isObject else { throw WireError(.badHeader, "\(ctx) must be an object") }
+        let name = try n.required("name", in: ctx).string("\(ctx).name")
+        let dn = try n.required("dtype", in: ctx).string("\(ctx).dtype")
+        guard let dtype = WireDType(rawValue: dn) else { throw WireError(.dtype, "\(name): unknown dtype \"\(dn)\"") }
+        let shape = try n.required("shape", in: ctx).array("\(ctx).shape").map { try $0.int("\(ctx).shape", in: 0...(1 << 40)) }
+        let frames = try n.required("frames", in: ctx).array("\(ctx).frames").map { try $0.int("\(ctx).frames", in: 1...(1 << 20)) }
+        guard !frames.isEmpty else { throw WireError(.badHeader, "\(name): \"frames\" is empty") }
+        return TensorDescriptor(name: name, dtype: dtype, shape: shape, frames: frames)
+    }
+
+    /// Every frame after the header belongs to exactly one tensor, and tensor names are unique.
+    static func validateFrames(_ tensors: [TensorDescriptor], frameCount: Int) throws {
+        var owner = [String?](repeating: nil, count: max(frameCount, 1))
+        var names = Set<String>()
+        for t in tensors {
+            guard names.insert(t.name).inserted else { throw WireError(.badHeader, "tensor \"\(t.name)\" appears twice") }
+            for f in t.frames {
+                guard f < frameCount else { throw WireError(.badHeader, "\(t.name): frame \(f) does not exist (message has \(frameCount) frames)") }
+                guard owner[f] == nil else { throw WireError(.badHeader, "frame \(f) is claimed by two tensors") }
+                owner[f] = t.name
+            }
+        }
+        for f in 1..<max(frameCount, 1) where owner[f] == nil {
+            throw WireError(.badHeader, "frame \(f) is not described by any tensor")
+        }
+    }
+
+    /// Canonical encoding (compact JSON, fixed key order).
+    public func encode() -> [UInt8] {
+        var w = JSONWriter()
+        w.openObject()
+        w.key("v"); w.int(version)
+        w.key("op"); w.string(op.rawValue)
+        w.key("id"); w.int(id)
+        if let step { w.key("step"); w.int(step) }
+        if let vocab { w.key("vocab"); w.int(vocab) }
+        if let groundTruth { w.key("ground_truth"); w.stringArray(groundTruth) }
+        if let o = options {
+            w.key("options"); w.openObject()
+            if let p = o.profile { w.key("profile"); w.string(p) }
+            if let r = o.reward { w.key("reward"); w.string(r) }
+            if let flags = o.rewardFlags {
+                w.key("reward_flags"); w.openObject()
+                for f in flags { w.key(f.name); w.bool(f.value) }
+                w.closeObject()
+            }
+            if let s = o.schedule { w.key("schedule"); w.string(s) }
+            if let t = o.temperature { w.key("temperature"); w.double(t) }
+            w.closeObject()
+        }
+        if !tensors.isEmpty { w.key("tensors"); TensorDescriptor.write(tensors, to: &w) }
+        w.closeObject()
+        return w.bytes
+    }
+}
+
+extension TensorDescriptor {
+    static func write(_ tensors: [TensorDescriptor], to w: inout JSONWriter) {
+        w.openArray()
+        for t in tensors {
+            w.openObject()
+            w.key("name"); w.string(t.name)
+            w.key("dtype"); w.string(t.dtype.rawValue)
+            w.key("shape"); w.intArray(t.shape)
+            w.key("frames"); w.intArray(t.frames)
+            w.closeObject()
+        }
+        w.closeArray()
+    }
+}

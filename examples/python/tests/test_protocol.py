@@ -1,0 +1,87 @@
+"""The Python client's codec against the golden messages in protocol/golden (byte for byte)."""
+import json
+import os
+import struct
+
+import numpy as np
+import pytest
+
+from rest_shaper_client import protocol
+from rest_shaper_client.errors import RestShaperError, ShapeError, error_for
+from rest_shaper_client.check import env_to_flags, weights_ok, component_ok
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "..", "protocol", "golden")
+
+
+def frames(name):
+    blob = open(os.path.join(GOLDEN, name), "rb").read()
+    (n,) = struct.unpack_from("<I", blob, 0)
+    at, out = 4, []
+    for _ in range(n):
+        (ln,) = struct.unpack_from("<Q", blob, at)
+        at += 8
+        out.append(blob[at:at + ln])
+        at += ln
+    assert at == len(blob)
+    return out
+
+
+def manifest():
+    with open(os.path.join(GOLDEN, "manifest.json")) as fh:
+        return json.load(fh)["messages"]
+
+
+def test_simple_requests_match_golden():
+    assert protocol.encode_simple_request("ping", 1) == frames("ping_request.bin")
+    assert protocol.encode_simple_request("stats", 2) == frames("stats_request.bin")
+
+
+def test_shape_request_matches_golden():
+    ids = np.array([[151667, 198, 151668, 151645], [785, 1196, 151643, 151643]], dtype=np.int32)
+    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=np.float32)
+    got = [bytes(f) for f in protocol.encode_shape_request(3, ids, mask, ["gt one", "gt two"], 0)]
+    assert got == frames("shape_request_min.bin")
+
+
+@pytest.mark.parametrize("entry", [m for m in manifest() if m["kind"] == "reply"], ids=lambda m: m["file"])
+def test_replies_decode(entry):
+    f = frames(entry["file"])
+    header = protocol.decode_header(f[0])
+    assert protocol.canonical_json(header) == f[0]  # canonical: re-encodes byte for byte
+    if header["status"] == "error":
+        with pytest.raises(RestShaperError) as e:
+            protocol.decode_reply(f)
+        assert e.value.code == header["error"]["code"]
+        return
+    h, t = protocol.decode_reply(f)
+    if h["op"] == "shape":
+        assert t["weights"].dtype == np.float32 and t["weights"].shape == (2, 4)
+        assert t["categories"].dtype == np.uint8
+        np.testing.assert_array_equal(t["components"][0], [1.0, 3.0, 0.0, 4.0])
+
+
+def test_chunked_reply_concatenates():
+    h, t = protocol.decode_reply(frames("shape_reply_entropy_chunked.bin"))
+    assert any(len(d["frames"]) > 1 for d in h["tensors"])
+    np.testing.assert_array_equal(t["entropy"], [[0.5, 1.25, 0.0, 2.0], [0.125, 3.0, 0.0, 0.0]])
+
+
+def test_chunking_splits_large_tensors():
+    b = protocol.MessageBuilder(max_frame_bytes=10)
+    b.add("x", np.arange(7, dtype=np.int32))
+    assert b.tensors[0]["frames"] == [1, 2, 3, 4] and [len(f) for f in b.frames] == [8, 8, 8, 4]
+
+
+def test_error_classes():
+    e = error_for("shape", "bad")
+    assert isinstance(e, ShapeError) and e.code == "shape"
+    assert error_for("new_code", "x").code == "new_code"
+
+
+def test_check_rules():
+    assert env_to_flags({"SCHEDULEREWARD": "1", "WITHLENGTH": "0", "EXPERIMENT_NAME": "qwen3-1.7B"}) == \
+        {"SCHEDULEREWARD": True, "WITHLENGTH": False, "LLAMA_TEMPLATE": False}
+    assert weights_ok([1.0, 0.0, 2.0], np.float32([1.0000005, 0.0, 2.0]), None) is None
+    assert weights_ok([1.0, 0.0], np.float32([1.0, 1e-9]), None) is not None
+    assert weights_ok([1.0], np.float32([1.00001]), None) is not None
+    assert component_ok(1.6, np.float32(1.6)) and component_ok(4.0, 4.0) and not component_ok(1.6, 1.7)
