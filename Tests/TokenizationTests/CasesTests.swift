@@ -51,3 +51,19 @@ import Tokenization
         #expect(failures.isEmpty, "\(failures.prefix(5))")
     }
 }
+
+/// The flat-array and ids-only entry points agree with `encode`.
+@Suite struct EntryPointTests {
+    @Test func flatOffsetsAndIDsMatchEncode() throws {
+        let tok = try TestFixtures.qwenTokenizer()
+        let texts = try FuzzCasesTests.cases.get().encodeCases.map(\.text) + [SampleText.mixed, "", "a"]
+        for text in texts {
+            let e = tok.encode(text)
+            let flat = tok.encodeCodePointOffsets(text)
+            #expect(flat.ids == e.ids)
+            #expect(flat.starts.map(Int.init) == e.offsets.map(\.lowerBound))
+            #expect(flat.ends.map(Int.init) == e.offsets.map(\.upperBound))
+            #expect(tok.encodeIDs(text) == e.ids)
+        }
+    }
+}
