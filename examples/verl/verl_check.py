@@ -266,7 +266,7 @@ def _reward_manager():
 
     cls = get_reward_manager_cls("rest")
     tok = type("Tok", (), {"pad_token_id": 0})()
-    mgr = cls(OmegaConf.create({"rest_shaper": {"endpoint": "inproc://fake"}}), tok, None)
+    mgr = cls(OmegaConf.create({"rest_shaper": {"endpoint": os.environ.get("REST_SHAPER_ENDPOINT", "inproc://fake")}}), tok, None)
     prompts = torch.tensor([[5, 6, 7]])
     responses = torch.tensor([[3, 4, 9, 0, 0]])
     attn = torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0]])
