@@ -64,7 +64,7 @@ let package = Package(
 
         // ── Tests (Swift Testing). Fixtures are vendored copies (see each Fixtures/SOURCES.md);
         // TestSupport holds the ones several test targets share (e.g. the Qwen3 vocabulary). ──
-        .target(name: "TestSupport", path: "Tests/TestSupport", resources: [.copy("Fixtures")]),
+        .target(name: "TestSupport", dependencies: ["Tokenization"], path: "Tests/TestSupport", resources: [.copy("Fixtures")]),
         .testTarget(name: "PyJSONTests", dependencies: ["TestSupport", "PyJSON"]),
         .testTarget(name: "TokenizationTests", dependencies: ["TestSupport", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShapingTests", dependencies: ["TestSupport", "Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),

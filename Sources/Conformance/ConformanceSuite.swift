@@ -16,8 +16,9 @@ public struct ConformanceReport: Sendable {
 public protocol ConformanceSuite: Sendable {
     /// Stable name of the file kind.
     static var kind: String { get }
-    /// Whether this suite recognises the file, from its top-level object (a `.json` file) or its first
-    /// record (a `.jsonl` file), both as raw JSON text.
+    /// Whether this suite recognises the file. For a `.jsonl` file the argument is its first record;
+    /// for a `.json` file it is a small object `{"kind": …, "keys": [top-level keys]}` (so a 400 KB
+    /// vectors file is not parsed once per suite).
     static func recognises(firstRecordJSON: String) -> Bool
     /// Check every case of the file.
     static func run(path: String, context: ConformanceContext) throws -> ConformanceReport
@@ -33,5 +34,6 @@ public struct ConformanceContext: Sendable {
 public enum ConformanceRegistry {
     public static let all: [any ConformanceSuite.Type] = [
         // (suites are added here as their modules land)
+        TokenizerCasesSuite.self,
     ]
 }
