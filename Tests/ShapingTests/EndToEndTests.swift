@@ -30,9 +30,7 @@ struct EndToEndTests {
 
     /// Categories of a case's sampled tokens, from the tokenizer's exact bytes.
     static func categories(_ c: WeightCase) throws -> [TokenCategory] {
-        let tok = try tokenizer()
-        let d = try tok.decodeBytes(c.tokenIDs)
-        return RegionParser().categorize(bytes: d.bytes, tokenStarts: d.tokenStarts, isAdded: c.tokenIDs.map { tok.isAddedToken($0) })
+        try RegionParser().categorize(ids: c.tokenIDs, tokenizer: try tokenizer())
     }
 
     @Test("aligned: the differences documented in docs/PROFILES.md hold on the vectors")

@@ -58,11 +58,11 @@ struct InspectCommand: AsyncParsableCommand {
 
         let useColor = color == .always || (color == .auto && isatty(STDOUT_FILENO) != 0)
         var out = ""
-        out += pad("idx", 5) + pad("token", 22) + pad("bytes", 26) + pad("category", 15) + pad("mask", 6)
+        out += pad("idx", 5) + pad("token", 22) + pad("bytes", 30) + pad("category", 15) + pad("mask", 6)
         out += columns.map { pad($0.name, 10) }.joined() + "\n"
         for i in 0..<tokenIDs.count {
             let b = Array(decoded.bytes[decoded.span(i)])
-            var line = pad("\(i)", 5) + pad(Self.show(b), 22) + pad(Self.hex(b), 26)
+            var line = pad("\(i)", 5) + pad(Self.show(b), 22) + pad(Self.hex(b), 30)
             let cat = cats[i]
             line += useColor ? Self.paint(pad(cat.name, 15), cat) : pad(cat.name, 15)
             line += pad(maskValues[i] == 0 ? "0" : String(format: "%g", maskValues[i]), 6)
