@@ -73,3 +73,19 @@ func fixture(_ name: String, _ ext: String) throws -> [UInt8] {
         #expect(passed == rows)
     }
 }
+
+@Suite struct WholeFileReports {
+    @Test func vectorsReport() throws {
+        let doc = try PyJSON.loads(try fixture("rest_vectors_visible", "json"))
+        let report = try RewardConformance.checkVectors(doc)
+        #expect(report.summary == "26 passed, 0 failed")
+        #expect(try RewardConformance.checkVectors(doc, variant: "toolrl").failed > 0)
+    }
+
+    @Test func referenceLinesReport() throws {
+        let text = String(decoding: try fixture("reward_refs_test", "jsonl"), as: UTF8.self)
+        #expect(RewardConformance.checkReferenceLines(text).summary == "495 passed, 0 failed")
+        let broken = RewardConformance.checkReferenceLines("{\"index\": 1}\nnot json\n")
+        #expect(broken.passed == 0 && broken.failed == 2)
+    }
+}
