@@ -166,3 +166,15 @@ import PyJSON
         #expect(try PyJSON.loads("123456789012345678901234567890.5").doubleValue == 1.2345678901234568e29)
     }
 }
+
+@Suite struct StrictEqualityTests {
+    @Test func literalsAndStrictEquality() throws {
+        let v: JSONValue = ["a": [1, 2.5, "x", nil, true], "b": ["c": 1]]
+        #expect(try PyJSON.loads(#"{"b": {"c": 1}, "a": [1, 2.5, "x", null, true]}"#) == v)
+        #expect(PyJSON.dumps(v) == #"{"a": [1, 2.5, "x", null, true], "b": {"c": 1}}"#)
+        #expect(JSONValue.int(1) != .double(1.0) && JSONValue.int(1) != .bool(true))
+        #expect(JSONValue.int(1).pyEquals(.double(1.0)) && JSONValue.int(1).pyEquals(.bool(true)))
+        #expect(JSONValue.array([1, 2]) != [2, 1])
+        #expect(JSONValue.double(.nan) != .double(.nan))
+    }
+}
