@@ -14,6 +14,8 @@ import PyJSON
             // Bytes overload agrees.
             let vb = try PyJSON.loads(Array(input.utf8))
             #expect(PyJSON.dumps(vb) == dflt)
+            let vs = try PyJSON.loads(("[" + input + "]").dropFirst().dropLast())
+            #expect(PyJSON.dumps(vs) == dflt)
         }
     }
 
