@@ -19,6 +19,7 @@ func referenceFilePasses(file: String, kind: String) throws {
     #expect(suites.map { $0.kind } == [kind])
     guard let suite = suites.first else { return }
     let report = try suite.run(path: path, context: ConformanceContext())
+    print("\(file): \(report.summary)")
     #expect(report.failed == 0, "\(report.failures.prefix(12))")
     #expect(report.passed > 20)
 }
