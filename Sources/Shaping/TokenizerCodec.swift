@@ -8,10 +8,7 @@ extension Tokenizer: ReleasedTextCodec {
     }
 
     public func releasedOffsets(_ text: String) throws -> CodePointOffsets {
-        let e = encode(text)
-        var starts = [Int32](), ends = [Int32]()
-        starts.reserveCapacity(e.offsets.count); ends.reserveCapacity(e.offsets.count)
-        for r in e.offsets { starts.append(Int32(r.lowerBound)); ends.append(Int32(r.upperBound)) }
-        return CodePointOffsets(starts: starts, ends: ends)
+        let e = encodeCodePointOffsets(text)
+        return CodePointOffsets(starts: e.starts, ends: e.ends)
     }
 }
