@@ -15,6 +15,7 @@ typedef struct {
     float temperature, skip_t;
     float *out;
     ck_status status;
+    size_t skipped;
 } job;
 
 static size_t elem_size(int dtype) { return dtype == CK_DTYPE_F32 ? 4 : 2; }
@@ -27,7 +28,8 @@ static void *run_job(void *arg) {
     for (size_t r = j->r0; r < j->r1; r++) {
         const void *row = (const char *)j->logits + r * j->stride * es;
         int code = CK_ERR_NONFINITE;
-        if (fast) code = ck_entropy_row_avx2(row, j->dtype, j->vocab, j->temperature, j->kernel == CK_ENTROPY_AUTO, j->skip_t, &j->out[r]);
+        if (fast) code = ck_entropy_row_avx2(row, j->dtype, j->vocab, j->temperature, j->kernel == CK_ENTROPY_AUTO, j->skip_t, &j->out[r],
+                                                &j->skipped);
         if (code == CK_ERR_NONFINITE) {
             double h;
             code = ck_entropy_row_f64(row, j->dtype, j->vocab, j->temperature, &h);
@@ -40,7 +42,13 @@ static void *run_job(void *arg) {
 
 ck_status ck_entropy_rows(const void *logits, int dtype, size_t rows, size_t vocab, size_t row_stride,
                           float temperature, int threads, int kernel, float *out) {
+    return ck_entropy_rows_stats(logits, dtype, rows, vocab, row_stride, temperature, threads, kernel, out, NULL);
+}
+
+ck_status ck_entropy_rows_stats(const void *logits, int dtype, size_t rows, size_t vocab, size_t row_stride,
+                                float temperature, int threads, int kernel, float *out, size_t *skipped_groups) {
     ck_status st = {CK_OK, 0};
+    if (skipped_groups) *skipped_groups = 0;
     if (dtype < CK_DTYPE_F32 || dtype > CK_DTYPE_F16 || vocab == 0 || row_stride < vocab || threads < 0 ||
         !(temperature > 0) || !isfinite(temperature) || kernel < CK_ENTROPY_AUTO || kernel > CK_ENTROPY_PORTABLE) {
         st.code = CK_ERR_ARGUMENT;
@@ -58,7 +66,7 @@ ck_status ck_entropy_rows(const void *logits, int dtype, size_t rows, size_t voc
     const float skip_t = (float)ck_entropy_skip_threshold(vocab);
     for (size_t t = 0; t < nt; t++) {
         jobs[t] = (job){logits, dtype, kernel, vocab, row_stride, rows * t / nt, rows * (t + 1) / nt,
-                        temperature, skip_t, out, {CK_OK, 0}};
+                        temperature, skip_t, out, {CK_OK, 0}, 0};
     }
     for (size_t t = 1; t < nt; t++) started[t] = pthread_create(&tids[t], NULL, run_job, &jobs[t]) == 0;
     run_job(&jobs[0]);
@@ -66,6 +74,8 @@ ck_status ck_entropy_rows(const void *logits, int dtype, size_t rows, size_t voc
         if (started[t]) pthread_join(tids[t], NULL);
         else run_job(&jobs[t]);  // could not start a thread: do its rows here
     }
+    if (skipped_groups)
+        for (size_t t = 0; t < nt; t++) *skipped_groups += jobs[t].skipped;
     for (size_t t = 0; t < nt; t++)
         if (jobs[t].status.code != CK_OK) return jobs[t].status;  // threads own ascending row ranges
     return st;

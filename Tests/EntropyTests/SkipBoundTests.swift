@@ -70,3 +70,24 @@ import Entropy
         }
     }
 }
+
+/// The skip really happens where it can and never where it cannot.
+@Suite struct SkipCountTests {
+    static func skipped(_ profile: SyntheticLogits.Profile, kernel: EntropyKernel.Variant) throws -> Double {
+        let (rows, vocab) = (6, 40_000)
+        let logits = SyntheticLogits.generate(rows: rows, vocab: vocab, profile: profile, seed: 2)
+        var out = [Float](repeating: 0, count: rows)
+        let n = try logits.withUnsafeBytes { raw in
+            try out.withUnsafeMutableBufferPointer {
+                try EntropyKernel.entropiesCountingSkips(logits: raw, dtype: .fp32, rows: rows, vocab: vocab, kernel: kernel, into: $0)
+            }
+        }
+        return Double(n) / Double(rows * ((vocab + 31) / 32))
+    }
+
+    @Test func peakedRowsSkipMostGroups() throws {
+        #expect(try Self.skipped(.peaked, kernel: .automatic) > 0.5)
+        #expect(try Self.skipped(.peaked, kernel: .plain) == 0)
+        #expect(try Self.skipped(.broad, kernel: .automatic) == 0)
+    }
+}
