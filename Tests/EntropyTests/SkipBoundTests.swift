@@ -31,7 +31,9 @@ import Entropy
         let plain = Double(try kernelEntropies([row], dtype: .fp32, kernel: .plain)[0])
         #expect(abs(plain - ref) <= 1e-6, "plain kernel \(plain) vs reference \(ref)")
         #expect(abs(skipped - ref) <= bound + 1e-6, "skip error \(abs(skipped - ref)) > bound \(bound)")
-        #expect(ref - skipped >= 0.5 * bound, "the worst case did not skip: error \(ref - skipped), bound \(bound)")
+        if EntropyKernel.hasVectorKernels {  // the float64 path (no AVX2) never skips
+            #expect(ref - skipped >= 0.5 * bound, "the worst case did not skip: error \(ref - skipped), bound \(bound)")
+        }
     }
 
     /// The same worst case with bf16 storage (values rounded to −27 < −T) and through two threads.
@@ -86,7 +88,8 @@ import Entropy
     }
 
     @Test func peakedRowsSkipMostGroups() throws {
-        #expect(try Self.skipped(.peaked, kernel: .automatic) > 0.5)
+        // Without AVX2 every variant runs the float64 path, which never skips.
+        #expect(try Self.skipped(.peaked, kernel: .automatic) > (EntropyKernel.hasVectorKernels ? 0.5 : -1))
         #expect(try Self.skipped(.peaked, kernel: .plain) == 0)
         #expect(try Self.skipped(.broad, kernel: .automatic) == 0)
     }
