@@ -27,12 +27,14 @@
 // T is the smallest value making that bound ≤ 1e−5 for the row length (T ≈ 26.8 for V = 151,936),
 // see ck_entropy_skip_threshold. Whether a block runs with the skip branch is decided from the
 // previous block's fraction of skippable groups (≥ 3/4), because a branch taken unpredictably costs
-// more than the exps it saves; blocks run without it still count skippable groups. The worst case (one value at the max, V−1 just below the
-// threshold) is built and checked in Tests/EntropyTests/SkipBoundTests.swift.
+// more than the exps it saves; blocks run without it still count skippable groups. The worst case
+// (one value at the max, V−1 just below the threshold) is built and checked in
+// Tests/EntropyTests/SkipBoundTests.swift.
 // NaN detection: a NaN reaches U through the FMA e·d (NaN·anything = NaN) in kept groups, and
 // skipped groups are tested with an unordered compare; +inf gives 2^{inf−inf} = NaN. Any
-// non-finite outcome makes the caller re-run the row in float64 (entropy_f64.c), which reports a
-// real NaN / +inf as an error and handles finite rows whose x·c overflows float.
+// non-finite outcome, or a reference m beyond 2^20 (see reference_ok), makes the caller re-run the
+// row in float64 (entropy_f64.c), which reports a real NaN / +inf as an error and computes finite
+// rows with huge logits exactly.
 // Reference check: Tests/EntropyTests/ReferenceTests.swift (float64 reference, every dtype).
 #include "ckernels.h"
 #include "entropy_internal.h"
