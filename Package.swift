@@ -6,7 +6,7 @@
 //           ├─> Rewards ───────────────────────────┼─> Pipeline ─> Wire ─> Capture ─> Sidecar
 //           │   CKernels ─> Entropy ───────────────┘
 //           └─> ToolEval
-//   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS)
+//   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
 //   rest-shaper (CLI, swift-argument-parser) on top of everything.
 import PackageDescription
@@ -34,6 +34,7 @@ let package = Package(
 
         // ── C kernels (AVX2/FMA with a portable fallback, chosen at run time) ──
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CTensor", cSettings: [.unsafeFlags(["-O3"])]),
 
         // ── Core ──
         .target(name: "PyJSON", swiftSettings: swiftSettings),
@@ -50,7 +51,8 @@ let package = Package(
         .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
 
         // ── Trainer, evaluation ──
-        .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "Tokenization", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
+        .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
+        .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy"], swiftSettings: swiftSettings),
         .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
 
@@ -64,7 +66,7 @@ let package = Package(
 
         // ── Tests (Swift Testing). Fixtures are vendored copies (see each Fixtures/SOURCES.md);
         // TestSupport holds the ones several test targets share (e.g. the Qwen3 vocabulary). ──
-        .target(name: "TestSupport", path: "Tests/TestSupport", resources: [.copy("Fixtures")]),
+        .target(name: "TestSupport", dependencies: ["Tokenization"], path: "Tests/TestSupport", resources: [.copy("Fixtures")]),
         .testTarget(name: "PyJSONTests", dependencies: ["TestSupport", "PyJSON"]),
         .testTarget(name: "TokenizationTests", dependencies: ["TestSupport", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShapingTests", dependencies: ["TestSupport", "Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer"]),
         .testTarget(name: "ToolEvalTests", dependencies: ["TestSupport", "ToolEval", "Conformance"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -7,3 +7,13 @@ int ck_cpu_has_avx2_fma(void) {
     return 0;
 #endif
 }
+
+int ck_cpu_has_avx2_fma_f16c(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    // GCC/Clang know "f16c" as a feature name on x86-64.
+    return ck_cpu_has_avx2_fma() && __builtin_cpu_supports("f16c");
+#else
+    return 0;
+#endif
+}

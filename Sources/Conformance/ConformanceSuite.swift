@@ -16,8 +16,9 @@ public struct ConformanceReport: Sendable {
 public protocol ConformanceSuite: Sendable {
     /// Stable name of the file kind.
     static var kind: String { get }
-    /// Whether this suite recognises the file, from its top-level object (a `.json` file) or its first
-    /// record (a `.jsonl` file), both as raw JSON text.
+    /// Whether this suite recognises the file. For a `.jsonl` file the argument is its first record;
+    /// for a `.json` file it is a small object `{"kind": …, "keys": [top-level keys]}` (so a 400 KB
+    /// vectors file is not parsed once per suite).
     static func recognises(firstRecordJSON: String) -> Bool
     /// Check every case of the file.
     static func run(path: String, context: ConformanceContext) throws -> ConformanceReport
@@ -32,6 +33,12 @@ public struct ConformanceContext: Sendable {
 /// Every suite the `conformance` command knows; a new file kind is one type added here.
 public enum ConformanceRegistry {
     public static let all: [any ConformanceSuite.Type] = [
-        // (suites are added here as their modules land)
+        RestVectorsSuite.self,
+        MisalignmentDemoSuite.self,
+        TokenizerCasesSuite.self,
+        BFCLCheckerSuite.self,
+        BFCLDecodeSuite.self,
+        APIBankScoreSuite.self,
+        RllaRewardRefsSuite.self,
     ]
 }

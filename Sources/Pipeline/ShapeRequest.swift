@@ -50,12 +50,19 @@ public struct ShapeOptions: Sendable {
     public var rewardFlags: [String: Bool]
     /// Optional schedule configuration as JSON text (see `Shaping`); nil keeps the engine's config.
     public var scheduleJSON: String?
+    /// Softmax temperature for entropies computed from logits.
     public var temperature: Float
+    /// Skip the reward (rewards and components stay 0), e.g. when the trainer scores elsewhere.
+    public var computeRewards: Bool
+    /// Skip the weights (categories are still computed).
+    public var computeWeights: Bool
 
     public init(profile: String = "aligned", reward: String = "rest", rewardFlags: [String: Bool] = [:],
-                scheduleJSON: String? = nil, temperature: Float = 1.0) {
+                scheduleJSON: String? = nil, temperature: Float = 1.0,
+                computeRewards: Bool = true, computeWeights: Bool = true) {
         self.profile = profile; self.reward = reward; self.rewardFlags = rewardFlags
         self.scheduleJSON = scheduleJSON; self.temperature = temperature
+        self.computeRewards = computeRewards; self.computeWeights = computeWeights
     }
 }
 

@@ -1,7 +1,26 @@
 import ArgumentParser
+import Conformance
 
-/// `rest-shaper conformance` (placeholder while its module is being written).
-struct ConformanceCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "conformance", abstract: "Check golden vectors / tokenizer cases / reference files: prints 'N passed, M failed'.")
-    func run() async throws { throw ValidationError("'conformance' is not built yet") }
+/// `rest-shaper conformance FILE`: checks a reference file (golden vectors, tokenizer cases, BFCL
+/// checker/decoder records, API-Bank scores, ToolRL reward references) and prints one line per
+/// failing case, then exactly `N passed, M failed`. Exits non-zero iff a case failed.
+struct ConformanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conformance",
+        abstract: "Check a reference file; prints one line per failing case and then 'N passed, M failed'.",
+        discussion: "Recognised files: \(ConformanceRegistry.all.map { $0.kind }.joined(separator: ", "))."
+    )
+
+    @Argument(help: "The reference file (.json with a `kind` field, or .jsonl recognised by its fields).")
+    var file: String
+
+    @Option(help: "Tokenizer: a HuggingFace tokenizer.json or a qwen.tiktoken rank file.")
+    var tokenizer: String?
+
+    func run() throws {
+        let (_, report) = try ConformanceRunner.run(path: file, context: ConformanceContext(tokenizerPath: tokenizer))
+        for line in report.failures { print(line) }
+        print(report.summary)
+        if report.failed > 0 { throw ExitCode(1) }
+    }
 }

@@ -1,7 +1,160 @@
 import ArgumentParser
+import Foundation
+import PyJSON
+import ToolEval
 
-/// `rest-shaper eval` (placeholder while its module is being written).
+/// `rest-shaper eval bfcl|apibank`: score predictions with the official checkers' semantics.
 struct EvalCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "eval", abstract: "Evaluate predictions on BFCL v3 (AST) or API-Bank.")
-    func run() async throws { throw ValidationError("'eval' is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate predictions on BFCL v3 (AST categories) or API-Bank.",
+        discussion: """
+        Predictions file (JSON lines), one record per item:
+          BFCL:     {"id": "simple_python_0", "result": "[calculate_area(base=10, height=5)]"}
+                    "result" is raw model text (decoded with --format: prompt | qwen-fc | toolrl) or the
+                    already-decoded calls [{"func": {"param": value}}] (Python tuples as {"__tuple__": [...]}).
+          API-Bank: {"key": "Level1_0", "result": "<tool_call>\\n{\\"name\\": ..., \\"parameters\\": {...}}\\n</tool_call>"}
+        Items without a prediction count as wrong (missing_prediction).
+        --oracle scores "first possible answer" predictions instead (reproduces the official outcome on
+        the data itself, e.g. simple_python 399/400, live_multiple 1048/1053); --write-predictions saves them.
+        """,
+        subcommands: [EvalBFCLCommand.self, EvalAPIBankCommand.self]
+    )
+}
+
+/// Options shared by both benchmarks.
+struct EvalCommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Predictions file (JSON lines; see `rest-shaper eval --help`).")
+    var predictions: String?
+
+    @Flag(name: .long, help: "Score first-possible-answer predictions built from the ground truth.")
+    var oracle = false
+
+    @Option(name: .long, help: "Write the predictions that were scored (e.g. the --oracle ones) to this JSON-lines file.")
+    var writePredictions: String?
+
+    @Option(name: .long, help: "Generate predictions with the fallback trainer's model in DIR (greedy, chat template).")
+    var model: String?
+
+    @Flag(name: .long, help: "Print the result as JSON instead of a table.")
+    var json = false
+
+    @Option(name: .long, help: "Write a self-contained HTML report with per-item verdicts and error types.")
+    var report: String?
+
+    func validateSource() throws {
+        if model != nil {
+            throw ValidationError("--model is not available yet: generating predictions needs the fallback trainer's model, which has not landed. Generate predictions elsewhere and pass --predictions.")
+        }
+        if (predictions == nil) == (!oracle) {
+            throw ValidationError("give exactly one of --predictions FILE or --oracle")
+        }
+    }
+
+    func emit(_ run: EvalRun, title: String, elapsed: Double) throws {
+        if json {
+            print(EvalReport.json(run, elapsedSeconds: elapsed))
+        } else {
+            print(EvalReport.table(run))
+            print(String(format: "scored %d items in %.3f s", run.items.count, elapsed))
+        }
+        if let report {
+            try EvalReport.html(run, title: title, elapsedSeconds: elapsed).write(toFile: report, atomically: true, encoding: .utf8)
+            if !json { print("report: \(report)") }
+        }
+    }
+}
+
+/// Writes predictions as JSON lines (`idKey`, `result`).
+func writePredictions(_ predictions: [String: Prediction], order: [String], idKey: String, to path: String) throws {
+    var out = ""
+    for id in order {
+        guard let p = predictions[id] else { continue }
+        let result: JSONValue
+        switch p {
+        case .raw(let s): result = .string(s)
+        case .decoded(let v): result = v.json
+        }
+        out += PyJSON.dumps(.object(JSONObject([(idKey, .string(id)), ("result", result)])), ensureASCII: false) + "\n"
+    }
+    try out.write(toFile: path, atomically: true, encoding: .utf8)
+}
+
+struct EvalBFCLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bfcl", abstract: "BFCL v3 AST categories.")
+
+    @OptionGroup var common: EvalCommonOptions
+
+    @Option(name: .long, help: "Categories to score (comma-separated or repeated). Default: every category with a prediction (all with --oracle).")
+    var category: [String] = []
+
+    @Option(name: .long, help: "BFCL data directory (BFCL_v4_<category>.json + possible_answer/). Default: $RESTSHAPER_BFCL_DIR or ./data/bfcl.")
+    var data: String?
+
+    @Option(name: .long, help: "How raw text is decoded: prompt, qwen-fc or toolrl.")
+    var format: String = BFCLOutputFormat.prompt.rawValue
+
+    @Flag(name: .long, help: "The model's function names had '.' replaced by '_' (FC models with underscore_to_dot).")
+    var underscoreToDot = false
+
+    func run() async throws {
+        try common.validateSource()
+        guard let outputFormat = BFCLOutputFormat(rawValue: format) else {
+            throw ValidationError("unknown --format '\(format)' (prompt, qwen-fc, toolrl)")
+        }
+        let directory = data ?? ProcessInfo.processInfo.environment["RESTSHAPER_BFCL_DIR"] ?? "data/bfcl"
+        var categories = category.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        for c in categories where !BFCLCategory.all.contains(c) { throw ToolEvalError.unknownCategory(c) }
+
+        let start = Date()
+        var predictions: [String: Prediction] = [:]
+        if let path = common.predictions {
+            predictions = try BFCLRunner.readPredictions(path)
+            if categories.isEmpty {
+                let present = Set(predictions.keys.compactMap(BFCLCategory.of(id:)))
+                categories = BFCLCategory.all.filter(present.contains)
+            }
+        } else if categories.isEmpty {
+            categories = BFCLCategory.all
+        }
+        let dataset = try BFCLDataset.load(directory: directory, categories: categories)
+        if common.oracle { predictions = BFCLOracle.predictions(dataset: dataset, categories: categories) }
+        let run = BFCLRunner.run(dataset: dataset, predictions: predictions, categories: categories,
+                                 format: outputFormat, underscoreToDot: underscoreToDot)
+        let elapsed = Date().timeIntervalSince(start)
+        if let path = common.writePredictions {
+            try writePredictions(predictions, order: categories.flatMap { dataset.order[$0] ?? [] }, idKey: "id", to: path)
+        }
+        try common.emit(run, title: "BFCL v3 (AST) evaluation", elapsed: elapsed)
+    }
+}
+
+struct EvalAPIBankCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "apibank", abstract: "API-Bank levels 1-3 (ToolRL rules).")
+
+    @OptionGroup var common: EvalCommonOptions
+
+    @Option(name: .long, help: "API-Bank data directory (level-1.jsonl … level-3.jsonl). Default: $RESTSHAPER_APIBANK_DIR or ./data/apibank.")
+    var data: String?
+
+    @Option(name: .long, help: "Levels to score (1, 2, 3; comma-separated or repeated). Default: all.")
+    var level: [String] = []
+
+    func run() async throws {
+        try common.validateSource()
+        let directory = data ?? ProcessInfo.processInfo.environment["RESTSHAPER_APIBANK_DIR"] ?? "data/apibank"
+        let levels = Set(level.flatMap { $0.split(separator: ",") }.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+        let start = Date()
+        var items = try APIBankScorer.load(directory: directory)
+        if !levels.isEmpty { items = items.filter { levels.contains($0.level) } }
+        let predictions = common.oracle
+            ? APIBankRunner.oraclePredictions(items: items)
+            : try BFCLRunner.readPredictions(common.predictions ?? "", idKeys: ["key", "id"])
+        let run = APIBankRunner.run(items: items, predictions: predictions)
+        let elapsed = Date().timeIntervalSince(start)
+        if let path = common.writePredictions {
+            try writePredictions(predictions, order: items.map(\.key), idKey: "key", to: path)
+        }
+        try common.emit(run, title: "API-Bank evaluation", elapsed: elapsed)
+    }
 }

@@ -1,0 +1,23 @@
+// Scalar bf16 / fp16 → float32 widening shared by every entropy kernel (the AVX2 loops use a
+// shift for bf16 and F16C's vcvtph2ps for fp16; both are exact as well).
+//
+// bf16 is the top half of a float32: widening is a 16-bit left shift and exact.
+// fp16 (IEEE binary16: 1 sign, 5 exponent, 10 mantissa bits) widens exactly too: normals rebias
+// the exponent by 127 − 15 = 112, subnormals (m·2^−24) are normalised, inf/NaN keep their class.
+#include "ckernels.h"
+#include <string.h>
+
+static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+float ck_bf16_to_f32(uint16_t h) { return u2f((uint32_t)h << 16); }
+
+float ck_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+    if (exp == 0x1f) return u2f(sign | 0x7f800000u | (man << 13));          // inf / NaN
+    if (exp != 0) return u2f(sign | ((exp + 112u) << 23) | (man << 13));     // normal
+    if (man == 0) return u2f(sign);                                          // ±0
+    // Subnormal: value = man · 2^−24, exact in float32.
+    float v = (float)man * 0x1p-24f;
+    return sign ? -v : v;
+}

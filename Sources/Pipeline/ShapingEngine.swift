@@ -1,0 +1,269 @@
+import Entropy
+import Synchronization
+import PyJSON
+import Regions
+import Rewards
+import Shaping
+import Tokenization
+
+/// Errors that reject a whole request (as opposed to a per-rollout ``RolloutStatus``).
+/// Each carries the wire error code the sidecar replies with.
+public enum ShapeError: Error, CustomStringConvertible, Equatable {
+    case shape(String)
+    case tokenID(row: Int, position: Int, id: Int32)
+    case utf8(String)
+    case options(String)
+    case entropy(String)
+
+    /// The typed error code of the wire protocol.
+    public var code: String {
+        switch self {
+        case .shape: return "shape"
+        case .tokenID: return "token_id"
+        case .utf8: return "utf8"
+        case .options: return "bad_header"
+        case .entropy: return "dtype"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .shape(let m): return "shape: \(m)"
+        case .tokenID(let r, let p, let id): return "unknown token id \(id) at row \(r), position \(p)"
+        case .utf8(let m): return "invalid UTF-8: \(m)"
+        case .options(let m): return "bad options: \(m)"
+        case .entropy(let m): return "entropy: \(m)"
+        }
+    }
+}
+
+/// The shaping core behind every transport: decodes each rollout's exact bytes, categorises its
+/// tokens, applies the weight profile and the ToolRL reward, and gathers batch statistics.
+///
+/// Rows are independent and run on `threads` workers. The only mutable state is the entropy
+/// curriculum (``EntropyScheduleState``), advanced once per batch that carries entropies when the
+/// schedule uses it; it can be read (to save in a capture), restored and reset.
+public final class ShapingEngine: Shaper {
+    public let tokenizer: Tokenizer
+    public let config: ShapingConfig
+    public let threads: Int
+    /// Computes entropies from full logits; nil uses the CPU kernels (``EntropyKernel``).
+    public let logitsEntropy: (any LogitsEntropyComputer)?
+    private let parser: RegionParser
+    private let isAdded: [Bool]
+    private let schedule = Mutex(EntropyScheduleState())
+
+    public init(tokenizer: Tokenizer, config: ShapingConfig = ShapingConfig(), threads: Int = 0,
+                logitsEntropy: (any LogitsEntropyComputer)? = nil) {
+        self.tokenizer = tokenizer
+        self.config = config
+        self.threads = ParallelRows.resolve(threads)
+        self.logitsEntropy = logitsEntropy
+        self.parser = RegionParser(options: config.regionOptions)
+        self.isAdded = (0..<tokenizer.vocabSize).map { tokenizer.isAddedToken(Int32($0)) }
+    }
+
+    /// The entropy curriculum's state (saved in captures; restored with ``restoreEntropySchedule(_:)``).
+    public var entropySchedule: EntropyScheduleState { schedule.withLock { $0 } }
+    public func restoreEntropySchedule(_ state: EntropyScheduleState) { schedule.withLock { $0 = state } }
+    public func resetEntropySchedule() { schedule.withLock { $0.reset() } }
+
+    public func shape(_ request: ShapeRequest) throws -> ShapeResult {
+        let (b, t) = (request.batch, request.length)
+        try validate(request)
+        var shapingConfig = config
+        if let json = request.options.scheduleJSON {
+            do { shapingConfig = try ShapingConfig.fromJSON(json) } catch { throw ShapeError.options("schedule: \(error)") }
+        }
+        let profile: any WeightProfile
+        do { profile = try ProfileRegistry.make(request.options.profile, config: shapingConfig) }
+        catch { throw ShapeError.options("profile '\(request.options.profile)': \(error)") }
+        let reward: any RewardFunction
+        do { reward = try RewardRegistry.make(request.options.reward, options: RewardOptions(flags: request.options.rewardFlags)) }
+        catch { throw ShapeError.options("reward '\(request.options.reward)': \(error)") }
+        let entropies = try computeEntropies(request)
+
+        var weights = [Float](repeating: 0, count: b * t)
+        var categories = [UInt8](repeating: 0, count: b * t)
+        var rewards = [Float](repeating: 0, count: b)
+        var components = [Float](repeating: 0, count: b * 4)
+        var status = [RolloutStatus](repeating: .ok, count: b)
+        var rowErrors = [ShapeError?](repeating: nil, count: b)
+
+        // Pass 1: categories of every row (the entropy curriculum needs the batch's region means
+        // before any weight is computed).
+        request.inputIDs.withUnsafeBufferPointer { ids in
+            categories.withUnsafeMutableBufferPointer { cat in
+                rowErrors.withUnsafeMutableBufferPointer { fe in
+                    let shared = UncheckedBox((ids, cat, fe))
+                    ParallelRows.forEach(count: b, threads: threads) { rows in
+                        let (ids, cat, fe) = shared.value
+                        for r in rows {
+                            do {
+                                try self.categorize(ids: UnsafeBufferPointer(rebasing: ids[r * t ..< r * t + t]),
+                                                    into: UnsafeMutableBufferPointer(rebasing: cat[r * t ..< r * t + t]))
+                            } catch { fe[r] = error as? ShapeError ?? .shape("\(error)") }
+                        }
+                    }
+                }
+            }
+        }
+        if let err = rowErrors.lazy.compactMap({ $0 }).first { throw err }
+
+        let gammas = profile.gammas(at: shapingStep(step: request.step, config: shapingConfig, categories: categories,
+                                                    mask: request.mask, entropies: entropies))
+
+        // Pass 2: weights and rewards per row.
+        request.inputIDs.withUnsafeBufferPointer { ids in
+        request.mask.withUnsafeBufferPointer { mask in
+        weights.withUnsafeMutableBufferPointer { w in
+        categories.withUnsafeBufferPointer { cat in
+        rewards.withUnsafeMutableBufferPointer { rew in
+        components.withUnsafeMutableBufferPointer { comp in
+        status.withUnsafeMutableBufferPointer { st in
+            let out = UncheckedBox((ids, mask, w, cat, rew, comp, st))
+            let ent = entropies.map { UncheckedBox($0) }
+            ParallelRows.forEach(count: b, threads: threads) { rows in
+                let (ids, mask, w, cat, rew, comp, st) = out.value
+                for r in rows {
+                    let span = r * t ..< r * t + t
+                    let rowIDs = UnsafeBufferPointer(rebasing: ids[span])
+                    let rowMask = UnsafeBufferPointer(rebasing: mask[span])
+                    if request.options.computeWeights {
+                        let outcome: RowOutcome = withOptionalRows(ent?.value, span) { rowEnt in
+                            let row = RolloutRow(ids: rowIDs, mask: rowMask, categories: UnsafeBufferPointer(rebasing: cat[span]),
+                                                 entropies: rowEnt, codec: self.tokenizer)
+                            return profile.weights(row: row, gammas: gammas, into: UnsafeMutableBufferPointer(rebasing: w[span]))
+                        }
+                        if let err = outcome.error { st[r] = RolloutStatus(code: err.code, message: "\(err) (weights fell back to the mask)") }
+                    }
+                    guard request.options.computeRewards else { continue }
+                    switch self.reward(row: r, ids: rowIDs, mask: rowMask, request: request, reward: reward) {
+                    case .success(let c):
+                        rew[r] = Float(c.score)
+                        comp[r * 4 + 0] = Float(c.format); comp[r * 4 + 1] = Float(c.correctness)
+                        comp[r * 4 + 2] = Float(c.length); comp[r * 4 + 3] = Float(c.score)
+                    case .failure(let e):
+                        if st[r].isOK { st[r] = RolloutStatus(code: "reward_error", message: "\(e)") }
+                    }
+                }
+            }
+        }}}}}}}
+
+        let metrics = BatchStatistics.compute(categories: categories, weights: weights, mask: request.mask,
+                                              entropies: entropies, rewards: rewards)
+        return ShapeResult(weights: weights, rewards: rewards, components: components, categories: categories,
+                           rolloutStatus: status, entropies: entropies, metrics: metrics)
+    }
+
+    // MARK: - Steps
+
+    private func validate(_ r: ShapeRequest) throws {
+        guard r.batch >= 0, r.length >= 0 else { throw ShapeError.shape("negative batch or length") }
+        let n = r.batch * r.length
+        guard r.inputIDs.count == n else { throw ShapeError.shape("input_ids has \(r.inputIDs.count) elements, expected \(r.batch)×\(r.length)") }
+        guard r.mask.count == n else { throw ShapeError.shape("mask has \(r.mask.count) elements, expected \(r.batch)×\(r.length)") }
+        guard r.groundTruths.count == r.batch else { throw ShapeError.shape("\(r.groundTruths.count) ground truths for \(r.batch) rollouts") }
+        if let p = r.promptIDs, p.count != r.batch { throw ShapeError.shape("\(p.count) prompts for \(r.batch) rollouts") }
+        for (i, id) in r.inputIDs.enumerated() where !tokenizer.contains(id) {
+            throw ShapeError.tokenID(row: i / max(r.length, 1), position: i % max(r.length, 1), id: id)
+        }
+        for (row, prompt) in (r.promptIDs ?? []).enumerated() {
+            for (p, id) in prompt.enumerated() where !tokenizer.contains(id) { throw ShapeError.tokenID(row: row, position: p, id: id) }
+        }
+    }
+
+    private func computeEntropies(_ r: ShapeRequest) throws -> [Float]? {
+        let n = r.batch * r.length
+        var out = [Float](repeating: 0, count: n)
+        do {
+            switch r.entropy {
+            case .none:
+                return nil
+            case .entropies(let e):
+                guard e.count == n else { throw ShapeError.shape("entropies has \(e.count) elements, expected \(n)") }
+                try e.withUnsafeBufferPointer { g in try out.withUnsafeMutableBufferPointer { try EntropyKernel.passThrough(g, into: $0) } }
+            case .logits(let bytes, let dtype, let vocab):
+                guard vocab > 0, bytes.count == n * vocab * dtype.byteWidth else {
+                    throw ShapeError.shape("logits have \(bytes.count) bytes, expected \(n)×\(vocab)×\(dtype.byteWidth)")
+                }
+                if let gpu = logitsEntropy {
+                    out = try bytes.withUnsafeBytes { try gpu.entropies(logits: $0, dtype: dtype, rows: n, vocab: vocab, temperature: r.options.temperature) }
+                } else {
+                    try bytes.withUnsafeBytes { raw in
+                        try out.withUnsafeMutableBufferPointer { o in
+                            try EntropyKernel.entropies(logits: raw, dtype: dtype, rows: n, vocab: vocab,
+                                                        temperature: r.options.temperature, threads: threads, into: o)
+                        }
+                    }
+                }
+            case .topK(let logits, let k, let lse, let vocab):
+                guard k > 0, logits.count == n * k, lse.count == n else {
+                    throw ShapeError.shape("top-k logits must be [B,T,K] and logsumexp [B,T]")
+                }
+                try logits.withUnsafeBufferPointer { l in
+                    try lse.withUnsafeBufferPointer { s in
+                        try out.withUnsafeMutableBufferPointer { o in
+                            try EntropyKernel.entropiesTopK(topLogits: l, k: k, logsumexp: s, vocab: vocab, rows: n, into: o, bounds: nil)
+                        }
+                    }
+                }
+            }
+        } catch let e as ShapeError { throw e } catch { throw ShapeError.entropy("\(error)") }
+        return out
+    }
+
+    /// The batch's ``ShapingStep``: the step, plus the entropy curriculum's progress when the
+    /// schedule uses it and the batch carries entropies (the state advances once per such batch).
+    private func shapingStep(step: Int, config: ShapingConfig, categories: [UInt8], mask: [Float], entropies: [Float]?) -> ShapingStep {
+        guard config.usesEntropySchedule else { return ShapingStep(step: step) }
+        guard let entropies else { return schedule.withLock { $0.shapingStep(step) } }
+        let stats = categories.withUnsafeBufferPointer { c in
+            mask.withUnsafeBufferPointer { m in entropies.withUnsafeBufferPointer { RegionEntropyStats(categories: c, mask: m, entropies: $0) } }
+        }
+        return schedule.withLock { state in
+            state.observe(stats, config: config.entropySchedule)
+            return state.shapingStep(step)
+        }
+    }
+
+    private func categorize(ids: UnsafeBufferPointer<Int32>, into categories: UnsafeMutableBufferPointer<UInt8>) throws {
+        let decoded: DecodedBytes
+        do { decoded = try tokenizer.decodeBytes(ids) } catch { throw ShapeError.tokenID(row: 0, position: 0, id: -1) }
+        var added = [Bool](repeating: false, count: ids.count)
+        for i in 0..<ids.count { added[i] = isAdded[Int(ids[i])] }
+        decoded.bytes.withUnsafeBufferPointer { bytes in
+            decoded.tokenStarts.withUnsafeBufferPointer { starts in
+                added.withUnsafeBufferPointer { a in parser.categorize(bytes: bytes, tokenStarts: starts, isAdded: a, into: categories) }
+            }
+        }
+    }
+
+    /// The ToolRL reward of one rollout: the reference scores the last assistant turn of
+    /// prompt + decoded valid response tokens.
+    private func reward(row: Int, ids: UnsafeBufferPointer<Int32>, mask: UnsafeBufferPointer<Float>,
+                        request: ShapeRequest, reward: any RewardFunction) -> Result<RewardComponents, Error> {
+        Result {
+            var valid: [Int32] = []
+            valid.reserveCapacity(ids.count)
+            for i in 0..<ids.count where mask[i] != 0 { valid.append(ids[i]) }
+            let response = try tokenizer.decode(valid, skipSpecialTokens: false)
+            let prefix: String
+            if let prompt = request.promptIDs?[row] { prefix = try tokenizer.decode(prompt, skipSpecialTokens: false) }
+            else { prefix = "<|im_start|>assistant\n" }
+            return try reward.score(solution: prefix + response, groundTruth: request.groundTruths[row], step: request.step)
+        }
+    }
+}
+
+/// Calls `body` with the `span` rows of an optional flat buffer.
+private func withOptionalRows<R>(_ flat: [Float]?, _ span: Range<Int>, _ body: (UnsafeBufferPointer<Float>?) -> R) -> R {
+    guard let flat else { return body(nil) }
+    return flat.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[span])) }
+}
+
+/// Entropies of full logits rows computed somewhere other than the CPU kernels (e.g. the GPU
+/// when the sidecar shares a box with the trainer). Must be safe to call from several threads.
+public protocol LogitsEntropyComputer: Sendable {
+    func entropies(logits: UnsafeRawBufferPointer, dtype: LogitsDType, rows: Int, vocab: Int, temperature: Float) throws -> [Float]
+}

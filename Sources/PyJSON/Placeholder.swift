@@ -1,1 +1,0 @@
-// Placeholder: PyJSON (JSON with Python json.loads/dumps semantics) is being written.

@@ -1,1 +1,0 @@
-// Placeholder: the Regions module is being written (see the issue tracker).

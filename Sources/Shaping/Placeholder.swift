@@ -1,1 +1,0 @@
-// Placeholder: the Shaping module is being written (see the issue tracker).

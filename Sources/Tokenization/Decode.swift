@@ -1,0 +1,99 @@
+/// The bytes of a sequence of ids and where each token's bytes start (no re-tokenisation).
+public struct DecodedBytes: Sendable, Equatable {
+    /// Concatenated token bytes (added tokens contribute their UTF-8 content).
+    public var bytes: [UInt8]
+    /// `tokenStarts[i] ..< tokenStarts[i + 1]` is token i's span in `bytes` (count: ids + 1).
+    public var tokenStarts: [Int]
+
+    public init(bytes: [UInt8], tokenStarts: [Int]) {
+        self.bytes = bytes
+        self.tokenStarts = tokenStarts
+    }
+
+    /// The byte span of token `i`.
+    public func span(_ i: Int) -> Range<Int> { tokenStarts[i] ..< tokenStarts[i + 1] }
+}
+
+extension Tokenizer {
+    /// The exact bytes of every token, concatenated, with each token's span.
+    public func decodeBytes<C: Collection>(_ ids: C) throws -> DecodedBytes where C.Element == Int32 {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ids.count * 4)
+        var starts: [Int] = []
+        starts.reserveCapacity(ids.count + 1)
+        let base = store.bytes.baseAddress!
+        for id in ids {
+            guard contains(id) else { throw TokenizerError.unknownTokenID(Int(id)) }
+            starts.append(bytes.count)
+            let s = Int(store.offsets[Int(id)]), e = Int(store.offsets[Int(id) + 1])
+            bytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
+        }
+        starts.append(bytes.count)
+        return DecodedBytes(bytes: bytes, tokenStarts: starts)
+    }
+
+    /// Text of the ids as HF `decode(ids, skip_special_tokens:)` with `clean_up_tokenization_spaces=False`:
+    /// runs of ordinary tokens are byte-decoded with one U+FFFD per maximal invalid UTF-8 subsequence,
+    /// added tokens are inserted verbatim between runs (so bytes never join across a kept added token),
+    /// and `skipSpecialTokens` drops only `special: true` added tokens (the runs around a dropped one join).
+    public func decode<C: Collection>(_ ids: C, skipSpecialTokens: Bool = false) throws -> String where C.Element == Int32 {
+        var out: [UInt8] = []
+        out.reserveCapacity(ids.count * 4)
+        var run: [UInt8] = []
+        let base = store.bytes.baseAddress!
+        for id in ids {
+            guard contains(id) else { throw TokenizerError.unknownTokenID(Int(id)) }
+            let s = Int(store.offsets[Int(id)]), e = Int(store.offsets[Int(id) + 1])
+            let kind = addedKind[Int(id)]
+            if kind == 0 {
+                run.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
+                continue
+            }
+            if kind == 2 && skipSpecialTokens { continue }
+            appendLossyUTF8(run, to: &out)
+            run.removeAll(keepingCapacity: true)
+            out.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
+        }
+        appendLossyUTF8(run, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Appends `bytes` as valid UTF-8, replacing each maximal invalid subsequence (Unicode's
+/// "substitution of maximal subparts", as Rust's `String::from_utf8_lossy`) with U+FFFD.
+func appendLossyUTF8(_ bytes: [UInt8], to out: inout [UInt8]) {
+    let n = bytes.count
+    var i = 0
+    while i < n {
+        let b0 = bytes[i]
+        if b0 < 0x80 { out.append(b0); i += 1; continue }
+        var need = 0
+        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+        switch b0 {
+        case 0xC2...0xDF: need = 1
+        case 0xE0: need = 2; lo = 0xA0
+        case 0xE1...0xEC, 0xEE, 0xEF: need = 2
+        case 0xED: need = 2; hi = 0x9F
+        case 0xF0: need = 3; lo = 0x90
+        case 0xF1...0xF3: need = 3
+        case 0xF4: need = 3; hi = 0x8F
+        default:
+            out.append(contentsOf: [0xEF, 0xBF, 0xBD]); i += 1; continue
+        }
+        var j = i + 1
+        var ok = true
+        for k in 0..<need {
+            guard j < n else { ok = false; break }
+            let b = bytes[j]
+            let (l, h) = k == 0 ? (lo, hi) : (UInt8(0x80), UInt8(0xBF))
+            guard b >= l && b <= h else { ok = false; break }
+            j += 1
+        }
+        if ok {
+            out.append(contentsOf: bytes[i..<j])
+        } else {
+            out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+        }
+        i = j
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder: the ToolEval module is being written (see the issue tracker).

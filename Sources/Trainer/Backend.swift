@@ -1,0 +1,130 @@
+/// An opaque fp32 buffer owned by a ``TensorBackend``.
+///
+/// `address` is whatever the backend allocated: a host pointer for ``CPUBackend``, a device
+/// pointer (a `CUdeviceptr` as a bit pattern) for a CUDA backend. Code outside a backend never
+/// dereferences it; it moves data with ``TensorBackend/upload(_:to:)`` and
+/// ``TensorBackend/download(_:)``. The memory is released when the tensor is.
+public final class Tensor: @unchecked Sendable {
+    /// Number of fp32 elements.
+    public let count: Int
+    /// Backend-specific address of element 0.
+    public let address: UnsafeMutableRawPointer
+    private let release: @Sendable (UnsafeMutableRawPointer) -> Void
+
+    /// Wraps memory a backend allocated; `release` frees it when the tensor dies.
+    public init(count: Int, address: UnsafeMutableRawPointer, release: @escaping @Sendable (UnsafeMutableRawPointer) -> Void) {
+        self.count = count; self.address = address; self.release = release
+    }
+    deinit { release(address) }
+}
+
+/// A tensor plus an element offset: how GEMM operands point into a larger buffer.
+public struct TensorSlice: @unchecked Sendable {
+    public let tensor: Tensor
+    public let offset: Int
+    public init(_ tensor: Tensor, offset: Int = 0) { self.tensor = tensor; self.offset = offset }
+}
+
+/// Shapes of one attention call (see ``TensorBackend/attentionForward(q:k:v:out:probs:shape:qStart:)``).
+public struct AttentionShape: Sendable, Equatable {
+    public var batch: Int
+    /// Query positions in this call.
+    public var queries: Int
+    public var queryHeads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    /// Time capacity of the key/value buffers (`[batch, kvHeads, capacity, headDim]`).
+    public var capacity: Int
+    public var scale: Float
+    public init(batch: Int, queries: Int, queryHeads: Int, kvHeads: Int, headDim: Int, capacity: Int, scale: Float) {
+        self.batch = batch; self.queries = queries; self.queryHeads = queryHeads; self.kvHeads = kvHeads
+        self.headDim = headDim; self.capacity = capacity; self.scale = scale
+    }
+}
+
+/// AdamW hyper-parameters of one optimizer step.
+public struct AdamWStep: Sendable {
+    public var lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    /// 1-based step count (bias correction).
+    public var step: Int
+    public init(lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0, step: Int) {
+        self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay; self.step = step
+    }
+}
+
+/// Every numeric operation the Qwen3 model, its backward pass and the optimizer need.
+///
+/// Contract (what a new backend — e.g. CUDA — must implement):
+/// - All tensors are row-major fp32 ``Tensor``s created by *this* backend; element offsets are
+///   in elements. Small integer inputs (token ids, positions, targets) arrive as host arrays and
+///   are the backend's to upload. Outputs are written in place; "accumulate" means `+=`.
+/// - Operations are ordered: a later call sees the results of earlier ones (a CUDA backend
+///   uses one stream; ``download(_:)`` synchronises).
+/// - Layouts: activations `[tokens, features]` with tokens = batch × time (time fastest);
+///   attention heads interleaved as `[tokens, heads, headDim]`; key/value caches
+///   `[batch, kvHeads, capacity, headDim]`; weights `[out, in]` as in PyTorch `nn.Linear`.
+/// - The maths of each op is stated in the CPU kernels (`Sources/CTensor/ctensor.c`); backends
+///   must agree with ``CPUBackend`` to fp32 rounding (the CUDA parity test checks this).
+public protocol TensorBackend: AnyObject, Sendable {
+    /// Short name (`cpu`, `cuda`).
+    var name: String { get }
+
+    // ── Memory ──
+    /// A zero-filled tensor of `count` elements.
+    func makeTensor(count: Int) -> Tensor
+    /// Copies `values` into the start of `tensor`.
+    func upload(_ values: [Float], to tensor: Tensor)
+    /// The tensor's contents on the host (synchronises).
+    func download(_ tensor: Tensor) -> [Float]
+    func fill(_ tensor: Tensor, value: Float)
+    /// dst[dstOffset ..< dstOffset+count] = src[srcOffset ..< srcOffset+count].
+    func copy(_ src: Tensor, srcOffset: Int, to dst: Tensor, dstOffset: Int, count: Int)
+
+    // ── BLAS ──
+    /// C = alpha · op(A) · op(B) + beta · C, row-major; op(A) is m×k, op(B) k×n.
+    func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+              a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int)
+    /// y[0..<count] += alpha · x[0..<count].
+    func axpy(alpha: Float, x: Tensor, y: Tensor, count: Int)
+    /// x *= alpha over the whole tensor.
+    func scale(_ x: Tensor, by alpha: Float)
+    /// Σ x² over the whole tensor, in double precision.
+    func sumOfSquares(_ x: Tensor) -> Double
+
+    // ── Model ops ──
+    /// out[t] = table[ids[t]], rows of `dim`.
+    func embedding(table: Tensor, ids: [Int32], out: Tensor, dim: Int)
+    /// dTable[ids[t]] += dOut[t].
+    func embeddingBackward(dOut: Tensor, ids: [Int32], dTable: Tensor, dim: Int)
+    /// y = x · rsqrt(mean(x²)+eps) · w per row; `rstd` (rows) keeps the rsqrt for backward.
+    func rmsNorm(x: Tensor, weight: Tensor, out: Tensor, rstd: Tensor?, rows: Int, dim: Int, eps: Float)
+    /// dx = ∂/∂x (overwritten; may be the same tensor as dy), dWeight += ∂/∂w.
+    func rmsNormBackward(x: Tensor, weight: Tensor, rstd: Tensor, dy: Tensor, dx: Tensor, dWeight: Tensor, rows: Int, dim: Int)
+    /// Rotary embedding in place on `[positions.count, heads, headDim]` (rotate-half, base
+    /// `theta`); `inverse` rotates back (the backward).
+    func rope(_ x: Tensor, positions: [Int32], heads: Int, headDim: Int, theta: Float, inverse: Bool)
+    /// a = silu(g) · u over `count` elements.
+    func siluMul(g: Tensor, u: Tensor, out: Tensor, count: Int)
+    /// dg, du (overwritten) from da.
+    func siluMulBackward(g: Tensor, u: Tensor, dOut: Tensor, dg: Tensor, du: Tensor, count: Int)
+    /// Scatters `src [batch, time, heads, headDim]` into `cache [batch, heads, capacity, headDim]` at time `start`.
+    func toHeads(_ src: Tensor, cache: Tensor, batch: Int, time: Int, heads: Int, headDim: Int, capacity: Int, start: Int)
+    /// Gathers the first `time` steps of `cache` back to `[batch, time, heads, headDim]`.
+    func fromHeads(_ cache: Tensor, out: Tensor, batch: Int, time: Int, heads: Int, headDim: Int, capacity: Int)
+    /// Causal grouped-query attention; query i sits at absolute position qStart+i and sees keys
+    /// 0...qStart+i. `probs [batch, qHeads, queries, qStart+queries]` is kept when given.
+    func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor?, shape: AttentionShape, qStart: Int)
+    /// Backward of a qStart = 0, capacity = queries forward: dq `[tokens, qHeads, headDim]`,
+    /// dk/dv in cache layout (all overwritten).
+    func attentionBackward(q: Tensor, k: Tensor, v: Tensor, probs: Tensor, dOut: Tensor,
+                           dq: Tensor, dk: Tensor, dv: Tensor, shape: AttentionShape)
+    /// Per row of `logits [rows, vocab]` scaled by `invTemperature`: log-probability of
+    /// `targets[r]` and the entropy of the row's softmax (either output may be nil).
+    func logProbAndEntropy(logits: Tensor, targets: [Int32]?, rows: Int, vocab: Int, invTemperature: Float,
+                           logProb: Tensor?, entropy: Tensor?)
+    /// In place: logits ← coef[r] · invT · (onehot(targets[r]) − softmax(invT · logits)),
+    /// i.e. the gradient of Σ coef[r] · logp[r] with respect to the logits.
+    func logProbBackward(logits: Tensor, targets: [Int32], coef: [Float], rows: Int, vocab: Int, invTemperature: Float)
+    /// One AdamW update of `param` with `grad` and moments `m`, `v` (fp32 master weights).
+    func adamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWStep)
+}

@@ -1,0 +1,122 @@
+import COpenBLAS
+import CTensor
+
+/// The host backend: tensors are 64-byte aligned host arrays, GEMMs go to OpenBLAS
+/// `cblas_sgemm`, everything else to the C kernels of `CTensor`.
+public final class CPUBackend: TensorBackend {
+    public let name = "cpu"
+    public init() {}
+
+    @inline(__always) private func f(_ t: Tensor) -> UnsafeMutablePointer<Float> {
+        t.address.assumingMemoryBound(to: Float.self)
+    }
+
+    public func makeTensor(count: Int) -> Tensor {
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
+        return Tensor(count: count, address: raw) { $0.deallocate() }
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) {
+        precondition(values.count <= tensor.count, "upload larger than tensor")
+        values.withUnsafeBufferPointer { f(tensor).update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    public func download(_ tensor: Tensor) -> [Float] {
+        Array(UnsafeBufferPointer(start: f(tensor), count: tensor.count))
+    }
+
+    public func fill(_ tensor: Tensor, value: Float) { f(tensor).update(repeating: value, count: tensor.count) }
+
+    public func copy(_ src: Tensor, srcOffset: Int, to dst: Tensor, dstOffset: Int, count: Int) {
+        (f(dst) + dstOffset).update(from: f(src) + srcOffset, count: count)
+    }
+
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), alpha,
+                    f(a.tensor) + a.offset, blasint(lda), f(b.tensor) + b.offset, blasint(ldb),
+                    beta, f(c.tensor) + c.offset, blasint(ldc))
+    }
+
+    public func axpy(alpha: Float, x: Tensor, y: Tensor, count: Int) {
+        cblas_saxpy(blasint(count), alpha, f(x), 1, f(y), 1)
+    }
+
+    public func scale(_ x: Tensor, by alpha: Float) { cblas_sscal(blasint(x.count), alpha, f(x), 1) }
+
+    public func sumOfSquares(_ x: Tensor) -> Double { ct_sumsq(f(x), x.count) }
+
+    public func embedding(table: Tensor, ids: [Int32], out: Tensor, dim: Int) {
+        ct_embed_fwd(f(table), ids, f(out), ids.count, dim)
+    }
+
+    public func embeddingBackward(dOut: Tensor, ids: [Int32], dTable: Tensor, dim: Int) {
+        ct_embed_bwd(f(dOut), ids, f(dTable), ids.count, dim)
+    }
+
+    public func rmsNorm(x: Tensor, weight: Tensor, out: Tensor, rstd: Tensor?, rows: Int, dim: Int, eps: Float) {
+        ct_rmsnorm_fwd(f(x), f(weight), f(out), rstd.map { f($0) }, rows, dim, eps)
+    }
+
+    public func rmsNormBackward(x: Tensor, weight: Tensor, rstd: Tensor, dy: Tensor, dx: Tensor, dWeight: Tensor, rows: Int, dim: Int) {
+        ct_rmsnorm_bwd(f(x), f(weight), f(rstd), f(dy), f(dx), f(dWeight), rows, dim)
+    }
+
+    public func rope(_ x: Tensor, positions: [Int32], heads: Int, headDim: Int, theta: Float, inverse: Bool) {
+        ct_rope(f(x), positions, positions.count, heads, headDim, theta, inverse ? -1 : 1)
+    }
+
+    public func siluMul(g: Tensor, u: Tensor, out: Tensor, count: Int) { ct_silu_mul_fwd(f(g), f(u), f(out), count) }
+
+    public func siluMulBackward(g: Tensor, u: Tensor, dOut: Tensor, dg: Tensor, du: Tensor, count: Int) {
+        ct_silu_mul_bwd(f(g), f(u), f(dOut), f(dg), f(du), count)
+    }
+
+    public func toHeads(_ src: Tensor, cache: Tensor, batch: Int, time: Int, heads: Int, headDim: Int, capacity: Int, start: Int) {
+        ct_to_heads(f(src), f(cache), batch, time, heads, headDim, capacity, start)
+    }
+
+    public func fromHeads(_ cache: Tensor, out: Tensor, batch: Int, time: Int, heads: Int, headDim: Int, capacity: Int) {
+        ct_from_heads(f(cache), f(out), batch, time, heads, headDim, capacity)
+    }
+
+    public func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor?, shape s: AttentionShape, qStart: Int) {
+        ct_attention_fwd(f(q), f(k), f(v), f(out), probs.map { f($0) }, s.batch, s.queries, s.queryHeads, s.kvHeads,
+                         s.headDim, s.capacity, qStart, s.scale)
+    }
+
+    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, probs: Tensor, dOut: Tensor,
+                                  dq: Tensor, dk: Tensor, dv: Tensor, shape s: AttentionShape) {
+        ct_attention_bwd(f(q), f(k), f(v), f(probs), f(dOut), f(dq), f(dk), f(dv), s.batch, s.queries,
+                         s.queryHeads, s.kvHeads, s.headDim, s.scale)
+    }
+
+    public func logProbAndEntropy(logits: Tensor, targets: [Int32]?, rows: Int, vocab: Int, invTemperature: Float,
+                                  logProb: Tensor?, entropy: Tensor?) {
+        if let targets {
+            ct_logprob_entropy(f(logits), targets, rows, vocab, invTemperature, logProb.map { f($0) }, entropy.map { f($0) })
+        } else {
+            ct_logprob_entropy(f(logits), nil, rows, vocab, invTemperature, nil, entropy.map { f($0) })
+        }
+    }
+
+    public func logProbBackward(logits: Tensor, targets: [Int32], coef: [Float], rows: Int, vocab: Int, invTemperature: Float) {
+        ct_logprob_grad(f(logits), targets, coef, rows, vocab, invTemperature)
+    }
+
+    public func adamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper h: AdamWStep) {
+        let bc1 = 1 - Float(integerPower(Double(h.beta1), Double(h.step)))
+        let bc2 = 1 - Float(integerPower(Double(h.beta2), Double(h.step)))
+        ct_adamw(f(param), f(grad), f(m), f(v), param.count, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2)
+    }
+}
+
+/// x^n (n ≥ 0 integral) for AdamW bias corrections, without Foundation.
+@inline(__always) func integerPower(_ x: Double, _ n: Double) -> Double {
+    var r = 1.0; var i = 0
+    while Double(i) < n { r *= x; i += 1 }
+    return r
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Name and shape of one model parameter (HF `Qwen3ForCausalLM` naming).
+public struct ParameterSpec: Sendable, Equatable {
+    public var name: String
+    public var shape: [Int]
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// A named set of backend tensors with the layout of the model's parameters: the weights
+/// themselves, their gradients and the AdamW moments all use one of these.
+public final class ParameterSet: @unchecked Sendable {
+    public let specs: [ParameterSpec]
+    public let tensors: [Tensor]
+    private let index: [String: Int]
+
+    /// Zero-filled tensors for every spec on `backend`.
+    public init(specs: [ParameterSpec], backend: TensorBackend) {
+        self.specs = specs
+        self.tensors = specs.map { backend.makeTensor(count: $0.count) }
+        var idx: [String: Int] = [:]
+        for (i, s) in specs.enumerated() { idx[s.name] = i }
+        self.index = idx
+    }
+
+    public subscript(_ name: String) -> Tensor {
+        guard let i = index[name] else { preconditionFailure("no parameter \(name)") }
+        return tensors[i]
+    }
+
+    public func contains(_ name: String) -> Bool { index[name] != nil }
+
+    /// Total number of scalars.
+    public var scalarCount: Int { specs.reduce(0) { $0 + $1.count } }
+
+    /// Sets every tensor to zero.
+    public func zero(on backend: TensorBackend) { for t in tensors { backend.fill(t, value: 0) } }
+}
+
+extension ModelConfig {
+    /// Parameter names and shapes in the order HF writes them.
+    public var parameterSpecs: [ParameterSpec] {
+        let d = hiddenSize, hd = headDim, q = numAttentionHeads * hd, kv = numKeyValueHeads * hd
+        var s = [ParameterSpec(name: "model.embed_tokens.weight", shape: [vocabSize, d])]
+        for l in 0..<numHiddenLayers {
+            let p = "model.layers.\(l)."
+            s += [
+                ParameterSpec(name: p + "input_layernorm.weight", shape: [d]),
+                ParameterSpec(name: p + "self_attn.q_proj.weight", shape: [q, d]),
+                ParameterSpec(name: p + "self_attn.k_proj.weight", shape: [kv, d]),
+                ParameterSpec(name: p + "self_attn.v_proj.weight", shape: [kv, d]),
+                ParameterSpec(name: p + "self_attn.q_norm.weight", shape: [hd]),
+                ParameterSpec(name: p + "self_attn.k_norm.weight", shape: [hd]),
+                ParameterSpec(name: p + "self_attn.o_proj.weight", shape: [d, q]),
+                ParameterSpec(name: p + "post_attention_layernorm.weight", shape: [d]),
+                ParameterSpec(name: p + "mlp.gate_proj.weight", shape: [intermediateSize, d]),
+                ParameterSpec(name: p + "mlp.up_proj.weight", shape: [intermediateSize, d]),
+                ParameterSpec(name: p + "mlp.down_proj.weight", shape: [d, intermediateSize]),
+            ]
+        }
+        s.append(ParameterSpec(name: "model.norm.weight", shape: [d]))
+        if !tieWordEmbeddings { s.append(ParameterSpec(name: "lm_head.weight", shape: [vocabSize, d])) }
+        return s
+    }
+}
+
+/// SplitMix64: a small deterministic generator for weight init and sampling (reproducible
+/// across platforms, unlike `SystemRandomNumberGenerator`).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    public mutating func uniform() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
+    /// Standard normal (Box–Muller).
+    public mutating func normal() -> Double {
+        let u1 = max(uniform(), 1e-300), u2 = uniform()
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+}

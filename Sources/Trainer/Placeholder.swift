@@ -1,1 +1,0 @@
-// Placeholder: the Trainer module is being written (see the issue tracker).

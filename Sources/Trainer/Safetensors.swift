@@ -1,0 +1,128 @@
+import Foundation
+
+/// Reader and writer for the safetensors format: an 8-byte little-endian header length, a JSON
+/// header `{name: {dtype, shape, data_offsets}}` (+ optional `__metadata__`), then raw
+/// little-endian tensor bytes. Reads F32, BF16 and F16 (converted to fp32); writes F32.
+public enum Safetensors {
+    /// One tensor's entry in a file header.
+    public struct Entry: Sendable {
+        public var dtype: String
+        public var shape: [Int]
+        public var begin: Int
+        public var end: Int
+    }
+
+    /// A memory-mapped safetensors file.
+    public final class File: @unchecked Sendable {
+        public let url: URL
+        public let entries: [String: Entry]
+        let data: Data
+        let base: Int
+
+        public init(url: URL) throws(TrainerError) {
+            self.url = url
+            let d: Data
+            do { d = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+                throw .io("cannot read \(url.path): \(error.localizedDescription)")
+            }
+            guard d.count >= 8 else { throw .safetensors("\(url.lastPathComponent): file shorter than its header length") }
+            var n: UInt64 = 0
+            for i in 0..<8 { n |= UInt64(d[d.startIndex + i]) << (8 * UInt64(i)) }
+            guard n <= UInt64(d.count - 8) else { throw .safetensors("\(url.lastPathComponent): header length \(n) exceeds file size") }
+            let headerData = d.subdata(in: (d.startIndex + 8)..<(d.startIndex + 8 + Int(n)))
+            guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+                throw .safetensors("\(url.lastPathComponent): header is not a JSON object")
+            }
+            var entries: [String: Entry] = [:]
+            let payload = d.count - 8 - Int(n)
+            for (name, value) in header where name != "__metadata__" {
+                guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
+                      let shape = e["shape"] as? [Int], let offs = e["data_offsets"] as? [Int], offs.count == 2,
+                      offs[0] >= 0, offs[0] <= offs[1], offs[1] <= payload else {
+                    throw .safetensors("\(url.lastPathComponent): bad header entry for '\(name)'")
+                }
+                entries[name] = Entry(dtype: dtype, shape: shape, begin: offs[0], end: offs[1])
+            }
+            self.entries = entries
+            self.data = d
+            self.base = 8 + Int(n)
+        }
+
+        /// The tensor as fp32 (F32, BF16 and F16 are accepted).
+        public func floats(_ name: String) throws(TrainerError) -> [Float] {
+            guard let e = entries[name] else { throw .missingTensor(name) }
+            let count = e.shape.reduce(1, *)
+            let width: Int
+            switch e.dtype {
+            case "F32": width = 4
+            case "BF16", "F16": width = 2
+            default: throw .safetensors("tensor '\(name)' has unsupported dtype \(e.dtype)")
+            }
+            guard e.end - e.begin == count * width else {
+                throw .safetensors("tensor '\(name)': \(e.end - e.begin) bytes for \(count) × \(e.dtype)")
+            }
+            var out = [Float](repeating: 0, count: count)
+            data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                let p = raw.baseAddress! + base + e.begin
+                switch e.dtype {
+                case "F32":
+                    out.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: p, count: count * 4)) }
+                case "BF16":
+                    for i in 0..<count {
+                        let lo = UInt32(p.load(fromByteOffset: 2 * i, as: UInt8.self))
+                        let hi = UInt32(p.load(fromByteOffset: 2 * i + 1, as: UInt8.self))
+                        out[i] = Float(bitPattern: (hi << 24) | (lo << 16))
+                    }
+                default:
+                    for i in 0..<count {
+                        let bits = UInt16(p.load(fromByteOffset: 2 * i, as: UInt8.self)) | (UInt16(p.load(fromByteOffset: 2 * i + 1, as: UInt8.self)) << 8)
+                        out[i] = Float(Float16(bitPattern: bits))
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// Writes fp32 tensors (in the given order) with optional string metadata.
+    public static func write(_ tensors: [(name: String, shape: [Int], values: [Float])], metadata: [String: String] = ["format": "pt"],
+                             to url: URL) throws(TrainerError) {
+        var header = "{"
+        var parts: [String] = []
+        if !metadata.isEmpty {
+            let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",")
+            parts.append("\"__metadata__\":{\(m)}")
+        }
+        var offset = 0
+        for t in tensors {
+            guard t.values.count == t.shape.reduce(1, *) else {
+                throw .shapeMismatch(name: t.name, expected: t.shape, found: [t.values.count])
+            }
+            let bytes = t.values.count * 4
+            parts.append("\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            offset += bytes
+        }
+        header += parts.joined(separator: ",") + "}"
+        while (header.utf8.count + 8) % 8 != 0 { header += " " }   // keep tensor data 8-byte aligned
+        var out = Data(capacity: 8 + header.utf8.count + offset)
+        var n = UInt64(header.utf8.count).littleEndian
+        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        out.append(contentsOf: Array(header.utf8))
+        for t in tensors { t.values.withUnsafeBytes { out.append(contentsOf: $0) } }
+        do { try out.write(to: url, options: .atomic) } catch { throw .io("cannot write \(url.path): \(error.localizedDescription)") }
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var r = "\""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\"": r += "\\\""
+            case "\\": r += "\\\\"
+            case "\n": r += "\\n"
+            default:
+                if ch.value < 0x20 { r += String(format: "\\u%04x", ch.value) } else { r.unicodeScalars.append(ch) }
+            }
+        }
+        return r + "\""
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Pipeline
+import Testing
+import Trainer
+
+/// The learning test: a tiny model, a short supervised warm-up, then GRPO on the synthetic task.
+/// Only meaningful with optimisations: in debug builds it is skipped unless
+/// `TRAINER_LEARNING_TEST=1` is set. CI: `swift test -c release --filter TrainerTests`.
+@Suite(.serialized) struct LearningTests {
+    static var enabled: Bool {
+        #if DEBUG
+        return ProcessInfo.processInfo.environment["TRAINER_LEARNING_TEST"] == "1"
+        #else
+        return true
+        #endif
+    }
+
+    static func modelConfig() -> ModelConfig {
+        ModelConfig(vocabSize: SyntheticToolTask.vocabulary.vocabularySize, hiddenSize: 64, intermediateSize: 128,
+                    numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2, headDim: 16, rmsNormEps: 1e-6,
+                    ropeTheta: 10_000, tieWordEmbeddings: true, maxPositionEmbeddings: 128)
+    }
+
+    static func trainConfig(profile: String) -> TrainConfig {
+        var tc = TrainConfig()
+        tc.initModel = modelConfig(); tc.seed = 1; tc.profile = profile
+        tc.warmupSteps = Int(ProcessInfo.processInfo.environment["TRAINER_WARMUP"] ?? "") ?? 40
+        tc.warmupBatch = 16; tc.warmupLR = Float(ProcessInfo.processInfo.environment["TRAINER_WLR"] ?? "") ?? 3e-3
+        tc.steps = Int(ProcessInfo.processInfo.environment["TRAINER_STEPS"] ?? "") ?? 40
+        tc.promptsPerStep = 4; tc.samplesPerPrompt = 8
+        tc.sampling = SamplingOptions(temperature: 1, topP: 1, maxNewTokens: 40)
+        tc.lr = Float(ProcessInfo.processInfo.environment["TRAINER_LR"] ?? "") ?? 1e-3
+        tc.maxGradNorm = 1; tc.clipEps = 0.2
+        return tc
+    }
+
+    static func run(profile: String, shaper: any Shaper, tag: String) throws -> [StepMetrics] {
+        let tc = trainConfig(profile: profile)
+        let model = try Qwen3Model(config: tc.initModel!, backend: CPUBackend())
+        model.randomInit(seed: 42)
+        let task = SyntheticToolTask(digits: Int(ProcessInfo.processInfo.environment["TRAINER_DIGITS"] ?? "") ?? 2)
+        let examples = (0..<512).map { task.example($0, seed: 7) }
+        let trainer = try GRPOTrainer(config: tc, model: model, codec: SyntheticToolTask.vocabulary, shaper: shaper, examples: examples)
+        let dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/artifacts/trainer")
+        let url = dir.appendingPathComponent("learning-\(tag).jsonl")
+        let metrics = try trainer.run(metricsURL: url) { m in
+            if ProcessInfo.processInfo.environment["TRAINER_VERBOSE"] == "1" {
+                print(m.phase, m.step, String(format: "loss %.4f reward %.3f fmt %.2f corr %.2f ent %.3f len %.1f %.1fs", m.loss, m.rewardMean, m.formatMean, m.correctnessMean, m.entropyMean, m.responseLengthMean, m.seconds))
+            }
+        }
+        print("metrics JSONL: \(url.path)")
+        return metrics
+    }
+
+    @Test(.enabled(if: enabled, "learning test needs -c release (or TRAINER_LEARNING_TEST=1)"))
+    func fakeShaperLearns() throws {
+        let m = try Self.run(profile: "uniform", shaper: SyntheticFakeShaper(), tag: "fake")
+        let g = m.filter { $0.phase == "grpo" }
+        let first = g.prefix(5).map(\.rewardMean).reduce(0, +) / 5
+        let last = g.suffix(5).map(\.rewardMean).reduce(0, +) / 5
+        print("first \(first) last \(last)")
+        #expect(last > first + 0.5)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Pipeline
+import Testing
+import Trainer
+
+@Suite struct TaskTests {
+    @Test func syntheticTextRoundTripsThroughPieces() throws {
+        let v = SyntheticToolTask.vocabulary
+        let task = SyntheticToolTask()
+        for i in 0..<20 {
+            let ex = task.example(i)
+            for text in [ex.prompt, ex.groundTruth] {
+                let ids = try v.encode(text)
+                #expect(v.decode(ids) == text)
+                #expect(v.shaperIDs(ids).allSatisfy { $0 >= 0 && $0 < 151_669 })
+            }
+        }
+        let ex = task.example(3)
+        #expect(ex.prompt.hasPrefix("<|im_start|>system\nTools: get_weather(city), find_book(title), play_song(song)<|im_end|>"))
+        #expect(ex.prompt.hasSuffix("<|im_end|>\n<|im_start|>assistant\n"))
+        #expect(ex.groundTruth.contains("<tool_call>\n{\"name\": \""))
+        #expect(throws: TrainerError.self) { try v.encode("unknown §") }
+    }
+
+    @Test func rllaSubsetLoads() throws {
+        let ex = try RLLAData.load(url: Fx.url("rlla_subset.jsonl"))
+        #expect(ex.count == 8)
+        #expect(ex[0].prompt.hasPrefix("<|im_start|>system\n"))
+        #expect(ex[0].prompt.hasSuffix("<|im_start|>assistant\n"))
+        #expect(ex[0].groundTruth.contains("<tool_call>"))
+    }
+
+    @Test func samplerRespectsStopAndLength() throws {
+        let v = SyntheticToolTask.vocabulary
+        var cfg = Fx.tinyConfig(); cfg.vocabSize = v.vocabularySize
+        let model = try Fx.randomModel(cfg, seed: 8, std: 0.5)
+        var rng = SplitMix64(seed: 1)
+        let stop: Set<Int32> = [v.specialID("<|im_end|>")!]
+        let out = try Sampler(model: model).sample(prompt: try v.encode(SyntheticToolTask().example(0).prompt), n: 5,
+                                                   options: SamplingOptions(temperature: 1, topP: 0.9, maxNewTokens: 12),
+                                                   stopIDs: stop, rng: &rng)
+        #expect(out.count == 5)
+        for row in out {
+            #expect(row.count >= 1 && row.count <= 12)
+            if let i = row.firstIndex(where: { stop.contains($0) }) { #expect(i == row.count - 1) }
+        }
+        // Greedy is deterministic.
+        let logits: [Float] = [0.1, 2, 0.5]
+        #expect(Sampler.draw(logits[...], temperature: 0, topP: 1, rng: &rng) == 1)
+        // Top-p 0.01 keeps only the argmax.
+        for _ in 0..<20 { #expect(Sampler.draw(logits[...], temperature: 1, topP: 0.01, rng: &rng) == 1) }
+    }
+
+    /// The whole loop (warm-up, GRPO, metrics JSONL, checkpoint, resume) on a fake shaper.
+    @Test func grpoLoopRunsAndResumes() throws {
+        let v = SyntheticToolTask.vocabulary
+        var cfg = Fx.tinyConfig(); cfg.vocabSize = v.vocabularySize
+        let model = try Fx.randomModel(cfg, seed: 2, std: 0.1)
+        var tc = TrainConfig()
+        tc.warmupSteps = 2; tc.warmupBatch = 4; tc.steps = 2; tc.promptsPerStep = 2; tc.samplesPerPrompt = 3
+        tc.sampling = SamplingOptions(temperature: 1, topP: 1, maxNewTokens: 8); tc.checkpointEvery = 2
+        tc.initModel = cfg; tc.klCoef = 0.05; tc.ppoEpochs = 2
+        let examples = (0..<8).map { SyntheticToolTask().example($0) }
+        let trainer = try GRPOTrainer(config: tc, model: model, codec: v, shaper: SyntheticFakeShaper(), examples: examples)
+        let dir = Fx.tempDir("loop")
+        let metrics = try trainer.run(metricsURL: dir.appendingPathComponent("m.jsonl"), checkpointDir: dir)
+        #expect(metrics.count == 4)
+        #expect(metrics.allSatisfy { $0.loss.isFinite && $0.gradNorm.isFinite })
+        let lines = try String(contentsOf: dir.appendingPathComponent("m.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(lines[3].contains("\"rewardMean\""))
+        // Resume into a fresh trainer: same weights and position.
+        let model2 = try Qwen3Model(config: cfg, backend: CPUBackend())
+        let t2 = try GRPOTrainer(config: tc, model: model2, codec: v, shaper: SyntheticFakeShaper(), examples: examples)
+        try t2.resume(from: dir.appendingPathComponent("latest"))
+        #expect(t2.step == 2 && t2.warmupDone == 2)
+        #expect(model2.backend.download(model2.weights.tensors[1]) == model.backend.download(model.weights.tensors[1]))
+    }
+}

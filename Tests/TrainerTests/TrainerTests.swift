@@ -1,3 +1,0 @@
-import Testing
-
-// Tests for Trainer live here.
