@@ -95,7 +95,7 @@ kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"; RC=$?
 SERVER_PID=""
 wait "$INFLIGHT"; IRC=$?
-tail -3 "$WORK/server.log"
+cat "$WORK/inflight.log"; tail -3 "$WORK/server.log"
 if [ "$RC" = 0 ]; then pass 1; else fail 1 "server exited $RC after SIGTERM"; fi
 if [ "$IRC" = 0 ] && grep -q "in-flight reply ok" "$WORK/inflight.log"; then pass 1; else cat "$WORK/inflight.log"; fail 1 "request in flight at SIGTERM was not answered"; fi
 grep -q "rest_shaper_replies_ok_total" "$WORK/metrics.prom" && pass 1 || fail 1 "no Prometheus metrics file"

@@ -313,6 +313,8 @@ public final class SidecarServer: @unchecked Sendable {
             return (ShapeReplyCodec.encode(reply, maxFrameBytes: config.limits.maxFrameBytes), nil)
         } catch let e as WireError {
             return fail(e)
+        } catch let e as ShapeError {
+            return fail(WireError(WireErrorCode(rawValue: e.code) ?? .internal, e.description))
         } catch {
             return fail(WireError(.internal, "\(error)"))
         }
