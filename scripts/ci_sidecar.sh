@@ -37,12 +37,12 @@ count() {
 echo "== python venv (numpy, pyzmq, pytest, rest_shaper_client)"
 PY="$WORK/venv/bin/python"
 if [ -x "$ROOT/.venv/bin/python" ] && "$ROOT/.venv/bin/python" -c "import numpy, zmq, pytest" 2>/dev/null; then
-  python3 -m venv --system-site-packages "$WORK/venv" 2>/dev/null || true
-  PY="$ROOT/.venv/bin/python"
+  PY="$ROOT/.venv/bin/python"   # scripts/setup.sh made it
 else
   python3 -m venv "$WORK/venv" && "$PY" -m pip install -q numpy pyzmq pytest || { echo "cannot create the venv"; exit 1; }
 fi
 "$PY" -m pip install -q "$ROOT/examples/python" || { echo "cannot install rest_shaper_client"; exit 1; }
+"$PY" -m pip install -q jsonschema || echo "(jsonschema unavailable: the schema test will skip)"
 
 echo "== golden copy in Tests/SidecarTests is in sync with protocol/golden"
 if diff -r -x make_golden.py "$ROOT/protocol/golden" "$ROOT/Tests/SidecarTests/Fixtures/golden" >/dev/null; then pass 1; else fail 1 "golden copies differ"; fi
