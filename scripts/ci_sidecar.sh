@@ -41,7 +41,7 @@ if [ -x "$ROOT/.venv/bin/python" ] && "$ROOT/.venv/bin/python" -c "import numpy,
 else
   python3 -m venv "$WORK/venv" && "$PY" -m pip install -q numpy pyzmq pytest || { echo "cannot create the venv"; exit 1; }
 fi
-"$PY" -m pip install -q "$ROOT/examples/python" || { echo "cannot install rest_shaper_client"; exit 1; }
+"$PY" -c "import rest_shaper_client" 2>/dev/null || "$PY" -m pip install -q "$ROOT/examples/python" || { echo "cannot install rest_shaper_client"; exit 1; }
 "$PY" -m pip install -q jsonschema || echo "(jsonschema unavailable: the schema test will skip)"
 
 echo "== golden copy in Tests/SidecarTests is in sync with protocol/golden"

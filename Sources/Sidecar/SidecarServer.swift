@@ -300,12 +300,12 @@ public final class SidecarServer: @unchecked Sendable {
             logger.debug("shape failed", metadata: ["id": "\(id)", "code": "\(e.code.rawValue)", "message": "\(e.message)"])
             return ([FrameBuffer(bytes: ReplyHeader(op: "shape", id: id, error: e).encode())], e.code)
         }
-        let t0 = monotonicNanos()
         do {
             let req = try ShapeRequestCodec.decode(header: job.header, frames: job.message.all, limits: config.limits, defaults: config.defaults)
+            let t0 = monotonicNanos()
             let result = try shaper.shape(req)
+            let micros = Int((monotonicNanos() - t0) / 1000) // the core alone: codec and transport excluded
             try Self.validate(result, req)
-            let micros = Int((monotonicNanos() - t0) / 1000)
             metrics.computed(rollouts: req.batch, tokens: req.batch * req.length, micros: micros)
             let withEntropy = job.header.tensors.contains { $0.name == "logits" || $0.name == "topk_logits" }
             let reply = ShapeReply(result: result, id: id, batch: req.batch, length: req.length,
