@@ -130,6 +130,9 @@ public struct Replayer {
             }
             var request = try withExtendedLifetime(extra) { try ShapeRequestCodec.decode(header: header, frames: inputs, limits: limits) }
             if let profile { request.options.profile = profile }
+            if let state = rec.engineState, let stateful = shaper as? any CaptureStateProvider {
+                try stateful.restoreCaptureState(state)
+            }
             let result = try shaper.shape(request)
             report.shapeReplayed += 1
             var same = compare(captured, result, index: index, report: &report)

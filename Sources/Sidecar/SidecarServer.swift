@@ -20,6 +20,8 @@ final class Job: @unchecked Sendable {
     /// Request frames (header first), kept alive until the reply is captured.
     let message: ZmqFrames
     let cancelled = Atomic<Bool>(false)
+    /// The shaper's state just before this job ran (captured with the record).
+    let engineState = Mutex<[UInt8]?>(nil)
 
     init(key: UInt64, header: RequestHeader, message: ZmqFrames) {
         self.key = key; self.header = header; self.message = message
@@ -243,7 +245,10 @@ public final class SidecarServer: @unchecked Sendable {
         let status = tag[8]
         _ = msg.splitPrefix(1)
         guard let entry = inflight.removeValue(forKey: key) else { return } // timed out earlier
-        if let capture { capture.append(request: entry.job.message, reply: msg.shared(), omit: entry.omit) }
+        if let capture {
+            capture.append(request: entry.job.message, reply: msg.shared(), omit: entry.omit,
+                           engineState: entry.job.engineState.withLock { $0 })
+        }
         let bytes = msg.totalBytes
         router.send([entry.envelope, msg])
         let code: WireErrorCode? = status == 255 ? nil : WireErrorCode.allCases[Int(status)]
@@ -302,6 +307,10 @@ public final class SidecarServer: @unchecked Sendable {
         }
         do {
             let req = try ShapeRequestCodec.decode(header: job.header, frames: job.message.all, limits: config.limits, defaults: config.defaults)
+            if capture != nil, let stateful = shaper as? any CaptureStateProvider {
+                let snapshot = stateful.captureState()
+                job.engineState.withLock { $0 = snapshot }
+            }
             let t0 = monotonicNanos()
             let result = try shaper.shape(req)
             let micros = Int((monotonicNanos() - t0) / 1000) // the core alone: codec and transport excluded

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Capture
 import Pipeline
 import Rewards
 import Shaping
@@ -78,5 +79,17 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError(e.description)
         }
         try server.run()
+    }
+}
+
+/// The entropy curriculum is the engine's only cross-batch state: captures store it (JSON) so
+/// replay can recompute each batch exactly.
+extension ShapingEngine: CaptureStateProvider {
+    public func captureState() -> [UInt8] {
+        (try? [UInt8](JSONEncoder().encode(entropySchedule))) ?? []
+    }
+
+    public func restoreCaptureState(_ bytes: [UInt8]) throws {
+        restoreEntropySchedule(try JSONDecoder().decode(EntropyScheduleState.self, from: Data(bytes)))
     }
 }
