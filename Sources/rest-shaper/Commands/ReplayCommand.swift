@@ -42,7 +42,7 @@ struct ReplayCommand: ParsableCommand {
         print("records: \(report.records) (" + report.byOp.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
         if !report.capturedErrors.isEmpty {
             print("captured errors: " + report.capturedErrors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-                  + " (\(report.errorsReproduced) reproduced by decoding)")
+                  + " (\(report.errorsReproduced) reproduced)")
         }
         print("shape replayed: \(report.shapeReplayed), identical: \(report.identical), different: \(report.different), max weight rel diff: \(report.maxWeightRelDiff)")
         print("tail: \(report.tail.map { "\($0) — the \(report.records) complete records before it were replayed" } ?? "intact")")
