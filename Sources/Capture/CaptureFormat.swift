@@ -8,6 +8,8 @@ public enum CaptureFormat {
     public static let recordHeaderBytes = 16
     /// Flag bit: the request's logits / top-k frames were not stored (zero length); use the reply's entropy.
     public static let flagLogitsOmitted: UInt32 = 1
+    /// Flag bit: the body ends with the engine's state before this request (``CaptureStateProvider``).
+    public static let flagEngineState: UInt32 = 2
     /// File name extension.
     public static let fileExtension = "rscap"
 }
@@ -20,11 +22,14 @@ public struct CaptureRecord: Sendable {
     public var request: [[UInt8]]
     /// Reply frames, header first.
     public var reply: [[UInt8]]
+    /// The engine's state before this request (e.g. the entropy curriculum), when captured.
+    public var engineState: [UInt8]?
     /// Byte offset of the record in its file.
     public var offset: Int
 
-    public init(timeMicros: UInt64, flags: UInt32, request: [[UInt8]], reply: [[UInt8]], offset: Int = 0) {
-        self.timeMicros = timeMicros; self.flags = flags; self.request = request; self.reply = reply; self.offset = offset
+    public init(timeMicros: UInt64, flags: UInt32, request: [[UInt8]], reply: [[UInt8]], engineState: [UInt8]? = nil, offset: Int = 0) {
+        self.timeMicros = timeMicros; self.flags = flags; self.request = request; self.reply = reply
+        self.engineState = engineState; self.offset = offset
     }
 
     public var logitsOmitted: Bool { flags & CaptureFormat.flagLogitsOmitted != 0 }
@@ -53,4 +58,13 @@ public enum CaptureError: Error, CustomStringConvertible {
         case .writeFailed(let p, let e): "writing capture \(p) failed (errno \(e))"
         }
     }
+}
+
+/// A shaper with state that carries over between batches (the entropy curriculum): the capture
+/// stores it before each request so replay can restore it and recompute exactly.
+public protocol CaptureStateProvider: Sendable {
+    /// The current state, serialised.
+    func captureState() -> [UInt8]
+    /// Restores a state written by ``captureState()``.
+    func restoreCaptureState(_ bytes: [UInt8]) throws
 }

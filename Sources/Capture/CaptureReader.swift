@@ -77,7 +77,13 @@ public final class CaptureReader {
             }
             return out
         }
-        guard let t = take(8), let flags = take(4), let req = frames(), let rep = frames(), at == b.count else { return nil }
-        return CaptureRecord(timeMicros: UInt64(t), flags: UInt32(flags), request: req, reply: rep, offset: offset)
+        guard let t = take(8), let flags = take(4), let req = frames(), let rep = frames() else { return nil }
+        var state: [UInt8]? = nil
+        if UInt32(flags) & CaptureFormat.flagEngineState != 0 {
+            guard let len = take(8), len <= b.count - at else { return nil }
+            state = Array(b[at..<at + len]); at += len
+        }
+        guard at == b.count else { return nil }
+        return CaptureRecord(timeMicros: UInt64(t), flags: UInt32(flags), request: req, reply: rep, engineState: state, offset: offset)
     }
 }

@@ -25,7 +25,7 @@ public final class CaptureWriter: @unchecked Sendable {
     private let file: UnsafeMutablePointer<FILE>
     private var mutex = pthread_mutex_t()
     private var cond = pthread_cond_t()
-    private var queue: [(UInt64, UInt32, any CaptureFrames, any CaptureFrames, Set<Int>)] = []
+    private var queue: [(UInt64, UInt32, any CaptureFrames, any CaptureFrames, Set<Int>, [UInt8]?)] = []
     private var closing = false
     private var thread: pthread_t? = nil
     private var failure: Int32 = 0
@@ -61,12 +61,15 @@ public final class CaptureWriter: @unchecked Sendable {
         try self.init(path: "\(directory)/capture-\(ts.tv_sec)-\(getpid()).\(CaptureFormat.fileExtension)")
     }
 
-    /// Queues one record. Request frames whose index is in `omit` are stored with length 0.
-    public func append(request: any CaptureFrames, reply: any CaptureFrames, omit: Set<Int> = [], timeMicros: UInt64? = nil) {
+    /// Queues one record. Request frames whose index is in `omit` are stored with length 0;
+    /// `engineState` is the shaper's state before the request (see ``CaptureStateProvider``).
+    public func append(request: any CaptureFrames, reply: any CaptureFrames, omit: Set<Int> = [],
+                       engineState: [UInt8]? = nil, timeMicros: UInt64? = nil) {
         let t = timeMicros ?? Self.nowMicros()
-        let flags: UInt32 = omit.isEmpty ? 0 : CaptureFormat.flagLogitsOmitted
+        var flags: UInt32 = omit.isEmpty ? 0 : CaptureFormat.flagLogitsOmitted
+        if engineState != nil { flags |= CaptureFormat.flagEngineState }
         pthread_mutex_lock(&mutex)
-        queue.append((t, flags, request, reply, omit))
+        queue.append((t, flags, request, reply, omit, engineState))
         pthread_cond_signal(&cond)
         pthread_mutex_unlock(&mutex)
     }
@@ -98,15 +101,16 @@ public final class CaptureWriter: @unchecked Sendable {
             let batch = queue
             queue.removeAll(keepingCapacity: true)
             pthread_mutex_unlock(&mutex)
-            for (t, flags, req, rep, omit) in batch { write(t, flags, req.captureFrames, rep.captureFrames, omit) }
+            for (t, flags, req, rep, omit, state) in batch { write(t, flags, req.captureFrames, rep.captureFrames, omit, state) }
             fflush(file)
         }
     }
 
     private enum Segment { case own([UInt8]), borrowed(UnsafeRawBufferPointer) }
 
-    private func write(_ time: UInt64, _ flags: UInt32, _ req: [UnsafeRawBufferPointer], _ rep: [UnsafeRawBufferPointer], _ omit: Set<Int>) {
-        // Body: u64 time, u32 flags, u32 n, (u64 len, bytes)*, u32 n, (u64 len, bytes)*.
+    private func write(_ time: UInt64, _ flags: UInt32, _ req: [UnsafeRawBufferPointer], _ rep: [UnsafeRawBufferPointer],
+                       _ omit: Set<Int>, _ state: [UInt8]?) {
+        // Body: u64 time, u32 flags, u32 n, (u64 len, bytes)*, u32 n, (u64 len, bytes)* [, u64 len, state].
         func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
         var segs: [Segment] = [.own(le(time) + le(flags) + le(UInt32(req.count)))]
         for (i, f) in req.enumerated() {
@@ -119,6 +123,7 @@ public final class CaptureWriter: @unchecked Sendable {
             segs.append(.own(le(UInt64(f.count))))
             if f.count > 0 { segs.append(.borrowed(f)) }
         }
+        if let state { segs.append(.own(le(UInt64(state.count)) + state)) }
         var crc = CRC32()
         var length = 0
         for s in segs {

@@ -38,7 +38,7 @@ public struct ReplayReport: Sendable {
     public var byOp: [String: Int] = [:]
     /// Error replies in the capture, by code.
     public var capturedErrors: [String: Int] = [:]
-    /// Error records whose request decodes to the same error code again.
+    /// Error records whose request gives the same error code again (decoding, then the core).
     public var errorsReproduced = 0
     public var shapeReplayed = 0
     public var identical = 0
@@ -102,13 +102,21 @@ public struct Replayer {
             if rec.logitsOmitted || e.code == .busy || e.code == .timeout || e.code == .limit { return }
             do {
                 let h = try RequestHeader.decode(raw[0], frameCount: raw.count)
-                if h.op == .shape { _ = try ShapeRequestCodec.decode(header: h, frames: raw, limits: limits) }
-                if e.code == .internal { report.errorsReproduced += 1 } // the core failed; decode alone cannot tell
-                else { note(&report, "record \(index): captured error \(e.code.rawValue) but the request decodes now") }
+                if h.op == .shape {
+                    var request = try ShapeRequestCodec.decode(header: h, frames: raw, limits: limits)
+                    if let profile { request.options.profile = profile }
+                    _ = try shaper.shape(request) // errors found by the core (unknown profile, …)
+                }
+                note(&report, "record \(index): captured error \(e.code.rawValue) but the request succeeds now")
+            } catch let again as ShapeError {
+                if again.code == e.code.rawValue { report.errorsReproduced += 1 }
+                else { note(&report, "record \(index): captured error \(e.code.rawValue), now \(again.code)") }
             } catch let again as WireError {
                 if again.code == e.code { report.errorsReproduced += 1 }
                 else { note(&report, "record \(index): captured error \(e.code.rawValue), now \(again.code.rawValue)") }
-            } catch { note(&report, "record \(index): \(error)") }
+            } catch {
+                if e.code == .internal { report.errorsReproduced += 1 } else { note(&report, "record \(index): \(error)") }
+            }
             return
         }
         guard reply.op == WireOp.shape.rawValue else { return }
@@ -130,6 +138,9 @@ public struct Replayer {
             }
             var request = try withExtendedLifetime(extra) { try ShapeRequestCodec.decode(header: header, frames: inputs, limits: limits) }
             if let profile { request.options.profile = profile }
+            if let state = rec.engineState, let stateful = shaper as? any CaptureStateProvider {
+                try stateful.restoreCaptureState(state)
+            }
             let result = try shaper.shape(request)
             report.shapeReplayed += 1
             var same = compare(captured, result, index: index, report: &report)

@@ -20,6 +20,8 @@ final class Job: @unchecked Sendable {
     /// Request frames (header first), kept alive until the reply is captured.
     let message: ZmqFrames
     let cancelled = Atomic<Bool>(false)
+    /// The shaper's state just before this job ran (captured with the record).
+    let engineState = Mutex<[UInt8]?>(nil)
 
     init(key: UInt64, header: RequestHeader, message: ZmqFrames) {
         self.key = key; self.header = header; self.message = message
@@ -243,7 +245,10 @@ public final class SidecarServer: @unchecked Sendable {
         let status = tag[8]
         _ = msg.splitPrefix(1)
         guard let entry = inflight.removeValue(forKey: key) else { return } // timed out earlier
-        if let capture { capture.append(request: entry.job.message, reply: msg.shared(), omit: entry.omit) }
+        if let capture {
+            capture.append(request: entry.job.message, reply: msg.shared(), omit: entry.omit,
+                           engineState: entry.job.engineState.withLock { $0 })
+        }
         let bytes = msg.totalBytes
         router.send([entry.envelope, msg])
         let code: WireErrorCode? = status == 255 ? nil : WireErrorCode.allCases[Int(status)]
@@ -300,12 +305,16 @@ public final class SidecarServer: @unchecked Sendable {
             logger.debug("shape failed", metadata: ["id": "\(id)", "code": "\(e.code.rawValue)", "message": "\(e.message)"])
             return ([FrameBuffer(bytes: ReplyHeader(op: "shape", id: id, error: e).encode())], e.code)
         }
-        let t0 = monotonicNanos()
         do {
             let req = try ShapeRequestCodec.decode(header: job.header, frames: job.message.all, limits: config.limits, defaults: config.defaults)
+            if capture != nil, let stateful = shaper as? any CaptureStateProvider {
+                let snapshot = stateful.captureState()
+                job.engineState.withLock { $0 = snapshot }
+            }
+            let t0 = monotonicNanos()
             let result = try shaper.shape(req)
+            let micros = Int((monotonicNanos() - t0) / 1000) // the core alone: codec and transport excluded
             try Self.validate(result, req)
-            let micros = Int((monotonicNanos() - t0) / 1000)
             metrics.computed(rollouts: req.batch, tokens: req.batch * req.length, micros: micros)
             let withEntropy = job.header.tensors.contains { $0.name == "logits" || $0.name == "topk_logits" }
             let reply = ShapeReply(result: result, id: id, batch: req.batch, length: req.length,
@@ -313,6 +322,8 @@ public final class SidecarServer: @unchecked Sendable {
             return (ShapeReplyCodec.encode(reply, maxFrameBytes: config.limits.maxFrameBytes), nil)
         } catch let e as WireError {
             return fail(e)
+        } catch let e as ShapeError {
+            return fail(WireError(WireErrorCode(rawValue: e.code) ?? .internal, e.description))
         } catch {
             return fail(WireError(.internal, "\(error)"))
         }

@@ -13,7 +13,7 @@ public struct RewardFlag: Sendable, Equatable {
 
 /// `options` of a shape request; every member is optional (absent = server default).
 public struct WireOptions: Sendable, Equatable {
-    /// Weight profile: `aligned`, `released` or `uniform`.
+    /// Weight profile name (built-ins: `aligned`, `released`, `uniform`; the engine rejects unknown names).
     public var profile: String?
     /// Reward variant: `rest` or `toolrl`.
     public var reward: String?
@@ -21,15 +21,17 @@ public struct WireOptions: Sendable, Equatable {
     /// Schedule configuration as JSON text.
     public var schedule: String?
     public var temperature: Double?
+    /// false: skip the reward (rewards and components are 0).
+    public var computeRewards: Bool?
+    /// false: skip the weights (categories are still computed).
+    public var computeWeights: Bool?
 
     public init(profile: String? = nil, reward: String? = nil, rewardFlags: [RewardFlag]? = nil,
-                schedule: String? = nil, temperature: Double? = nil) {
+                schedule: String? = nil, temperature: Double? = nil, computeRewards: Bool? = nil, computeWeights: Bool? = nil) {
         self.profile = profile; self.reward = reward; self.rewardFlags = rewardFlags
         self.schedule = schedule; self.temperature = temperature
+        self.computeRewards = computeRewards; self.computeWeights = computeWeights
     }
-
-    public static let profiles: Set<String> = ["aligned", "released", "uniform"]
-    public static let rewards: Set<String> = ["rest", "toolrl"]
 }
 
 /// Frame 0 of a request (see protocol/PROTOCOL.md §Requests). Keys are written in this order:
@@ -96,17 +98,13 @@ public struct RequestHeader: Sendable, Equatable {
         _ = try n.members("options")
         var o = WireOptions()
         o.profile = try n["profile"].map { try $0.string("options.profile") }
-        if let p = o.profile, !WireOptions.profiles.contains(p) {
-            throw WireError(.badHeader, "options.profile \"\(p)\" is not one of aligned, released, uniform")
-        }
         o.reward = try n["reward"].map { try $0.string("options.reward") }
-        if let r = o.reward, !WireOptions.rewards.contains(r) {
-            throw WireError(.badHeader, "options.reward \"\(r)\" is not one of rest, toolrl")
-        }
         o.rewardFlags = try n["reward_flags"].map { try $0.members("options.reward_flags").map { k, v in RewardFlag(k, try v.bool("options.reward_flags.\(k)")) } }
         o.schedule = try n["schedule"].map { try $0.string("options.schedule") }
         o.temperature = try n["temperature"].map { try $0.double("options.temperature") }
         if let t = o.temperature, !(t > 0 && t.isFinite) { throw WireError(.badHeader, "options.temperature must be a positive number") }
+        o.computeRewards = try n["compute_rewards"].map { try $0.bool("options.compute_rewards") }
+        o.computeWeights = try n["compute_weights"].map { try $0.bool("options.compute_weights") }
         return o
     }
 
@@ -160,6 +158,8 @@ public struct RequestHeader: Sendable, Equatable {
             }
             if let s = o.schedule { w.key("schedule"); w.string(s) }
             if let t = o.temperature { w.key("temperature"); w.double(t) }
+            if let r = o.computeRewards { w.key("compute_rewards"); w.bool(r) }
+            if let x = o.computeWeights { w.key("compute_weights"); w.bool(x) }
             w.closeObject()
         }
         if !tensors.isEmpty { w.key("tensors"); TensorDescriptor.write(tensors, to: &w) }

@@ -79,6 +79,8 @@ public enum ShapeRequestCodec {
             if let f = o.rewardFlags { for x in f { opts.rewardFlags[x.name] = x.value } }
             if let s = o.schedule { opts.scheduleJSON = s }
             if let tmp = o.temperature { opts.temperature = Float(tmp) }
+            if let r = o.computeRewards { opts.computeRewards = r }
+            if let x = o.computeWeights { opts.computeWeights = x }
         }
         return ShapeRequest(inputIDs: inputIDs, mask: t.floatsConverting(mask), batch: b, length: len,
                             groundTruths: gts, step: h.step ?? 0, entropy: entropy, promptIDs: prompts, options: opts)

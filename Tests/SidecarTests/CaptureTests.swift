@@ -1,5 +1,7 @@
 import Capture
 import Foundation
+import Sidecar
+import Synchronization
 import Pipeline
 import Testing
 import Wire
@@ -85,5 +87,37 @@ import Wire
         let path = tempPath(); defer { unlink(path) }
         try Data("hello world".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: CaptureError.self) { try CaptureReader(path: path) }
+    }
+}
+
+/// A shaper whose output depends on how many batches it has seen (like the entropy curriculum).
+final class CountingShaper: Shaper, CaptureStateProvider {
+    let seen = Mutex(0)
+    func shape(_ r: ShapeRequest) throws -> ShapeResult {
+        let n = seen.withLock { v -> Int in v += 1; return v }
+        var x = try FakeShaper().shape(r)
+        x.weights = x.weights.map { $0 * Float(n) }
+        return x
+    }
+    func captureState() -> [UInt8] { Array(String(seen.withLock { $0 }).utf8) }
+    func restoreCaptureState(_ bytes: [UInt8]) throws { seen.withLock { $0 = Int(String(decoding: bytes, as: UTF8.self))! } }
+}
+
+@Suite struct CaptureStateTests {
+    @Test func replayRestoresEngineState() throws {
+        let dir = "/tmp/rs-capstate-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var cfg = SidecarConfig()
+        cfg.captureDirectory = dir
+        cfg.workers = 1
+        let path: String = try withServer(cfg, shaper: CountingShaper()) { server, ep in
+            let c = try SidecarClient(endpoint: ep)
+            for i in 0..<3 { _ = try c.request(shapeFrames(id: i, ids: [1, 2], mask: [1, 1], batch: 1, gts: ["a"])) }
+            return server.capturePath!
+        }
+        let report = Replayer(shaper: CountingShaper()).run(try CaptureReader(path: path))
+        #expect(report.shapeReplayed == 3 && report.identical == 3)
+        let reader = try CaptureReader(path: path)
+        #expect(reader.next()?.engineState == Array("0".utf8))
     }
 }

@@ -61,10 +61,6 @@ import Pipeline
         let extra = #",{"name":"entropy","dtype":"float32","shape":[2,3],"frames":[3]},{"name":"logits","dtype":"float32","shape":[2,3,1],"frames":[4]}"#
         #expect(code([shape(extra), ids, mask, e, e]) == .badHeader)
     }
-    @Test func unknownProfile() {
-        let h = header(#"{"v":1,"op":"shape","id":1,"step":0,"ground_truth":[],"options":{"profile":"bogus"}}"#)
-        #expect(code([h]) == .badHeader)
-    }
     @Test func peekReadsIDOfInvalidHeader() {
         let h = header(#"{"v":7,"op":"shape","id":42,"step":"x"}"#)
         let p = h.withUnsafeBytes { RequestHeader.peek($0) }

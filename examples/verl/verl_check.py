@@ -266,7 +266,7 @@ def _reward_manager():
 
     cls = get_reward_manager_cls("rest")
     tok = type("Tok", (), {"pad_token_id": 0})()
-    mgr = cls(OmegaConf.create({"rest_shaper": {"endpoint": "inproc://fake"}}), tok, None)
+    mgr = cls(OmegaConf.create({"rest_shaper": {"endpoint": os.environ.get("REST_SHAPER_ENDPOINT", "inproc://fake")}}), tok, None)
     prompts = torch.tensor([[5, 6, 7]])
     responses = torch.tensor([[3, 4, 9, 0, 0]])
     attn = torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0]])
@@ -305,6 +305,11 @@ def _config_snippet():
     actor = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
     assert actor.policy_loss.loss_mode == "rest"
     assert resolve_reward_manager_cls(cfg) is plugin.RestRewardManager
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    mgr = load_reward_manager(cfg, type("Tok", (), {"pad_token_id": 3})(), reward_router_address=None,
+                              reward_model_tokenizer=None)
+    assert isinstance(mgr, plugin.RestRewardManager) and mgr.settings.pad_token_id == 3
     settings = plugin.settings_from_config(cfg)
     assert settings.endpoint == "ipc:///tmp/rest-shaper.sock" and settings.options == {"profile": "aligned"}
     OmegaConf.to_container(cfg.rest_shaper, resolve=True)

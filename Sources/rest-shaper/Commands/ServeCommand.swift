@@ -1,7 +1,95 @@
 import ArgumentParser
+import Foundation
+import Logging
+import Capture
+import Pipeline
+import Rewards
+import Shaping
+import Sidecar
+import Tokenization
+import Wire
 
-/// `rest-shaper serve` (placeholder while its module is being written).
-struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the ZeroMQ sidecar.")
-    func run() async throws { throw ValidationError("'serve' is not built yet") }
+/// `rest-shaper serve`: the ZeroMQ sidecar (protocol/PROTOCOL.md).
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the ZeroMQ sidecar: ResT token weights and ToolRL rewards for tokenized rollouts.",
+        discussion: """
+        Binds a ROUTER socket (default \(SidecarConfig.defaultEndpoint)). A tcp bind on anything but a \
+        loopback address needs --curve-secret-key (or --insecure). SIGINT/SIGTERM drain: in-flight \
+        requests finish and are answered, the capture is flushed, and the process exits 0.
+        """)
+
+    @Option(help: "ZeroMQ endpoint: ipc://PATH, tcp://127.0.0.1:PORT, …") var bind = SidecarConfig.defaultEndpoint
+    @Option(help: "Tokenizer: tokenizer.json or qwen.tiktoken.") var tokenizer: String
+    @Option(help: "Shaping/schedule configuration (JSON).") var config: String?
+    @Option(help: "Append every request/reply to a capture file in this directory.") var capture: String?
+    @Flag(help: "Store full logits in the capture (large; by default the computed entropies stand in).") var captureLogits = false
+    @Option(help: "Worker threads taking requests.") var workers = 2
+    @Option(help: "Threads the shaping core uses per request (0 = all cores).") var threads = 0
+    @Option(help: "Most shape requests queued or running; more are answered 'busy'.") var queue = 64
+    @Option(help: "Per-request timeout in milliseconds (0 = none).") var timeoutMs = 120_000
+    @Option(help: "Largest request, MiB.") var maxMessageMb = 2048
+    @Option(help: "Largest B·T.") var maxTokens = 8 << 20
+    @Option(help: "Largest vocabulary dimension of logits.") var maxVocab = 1 << 20
+    @Option(help: "Largest batch B.") var maxBatch = 1 << 16
+    @Option(help: "Default weight profile: aligned, released, uniform.") var profile = "aligned"
+    @Option(help: "Default reward variant: rest or toolrl.") var reward = "rest"
+    @Option(help: "Default reward flags, comma-separated (e.g. SCHEDULEREWARD,WITHLENGTH).") var rewardFlags = ""
+    @Option(help: "CURVE server secret key (40 Z85 characters), or @FILE to read it from a file.") var curveSecretKey: String?
+    @Flag(help: "Allow a plain-text tcp bind on a non-loopback address.") var insecure = false
+    @Option(help: "Write Prometheus metrics to this file (every second and at exit).") var metricsFile: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+
+    func validate() throws {
+        guard ProfileRegistry.names.contains(profile) else { throw ValidationError("unknown --profile \(profile) (known: \(ProfileRegistry.names.joined(separator: ", ")))") }
+        guard RewardRegistry.names.contains(reward) else { throw ValidationError("unknown --reward \(reward) (known: \(RewardRegistry.names.joined(separator: ", ")))") }
+        guard workers >= 1, queue >= 1, maxMessageMb >= 1 else { throw ValidationError("--workers, --queue and --max-message-mb must be ≥ 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "rest-shaper.sidecar")
+        let tok = try Tokenizer.load(path: tokenizer)
+        let shaping = try config.map { try ShapingConfig.fromJSON(String(contentsOfFile: $0, encoding: .utf8)) } ?? ShapingConfig()
+        let engine = ShapingEngine(tokenizer: tok, config: shaping, threads: threads)
+
+        var key = curveSecretKey
+        if let k = key, k.hasPrefix("@") {
+            key = try String(contentsOfFile: String(k.dropFirst()), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let flags = Dictionary(rewardFlags.split(separator: ",").map { (String($0).trimmingCharacters(in: .whitespaces), true) },
+                               uniquingKeysWith: { a, _ in a })
+        let cfg = SidecarConfig(
+            bind: bind, workers: workers, queueCapacity: queue,
+            limits: WireLimits(maxMessageBytes: maxMessageMb << 20, maxTokens: maxTokens, maxVocab: maxVocab,
+                               maxBatch: maxBatch, timeoutMillis: timeoutMs, vocabSize: tok.vocabSize),
+            defaults: ShapeOptions(profile: profile, reward: reward, rewardFlags: flags),
+            captureDirectory: capture, captureLogits: captureLogits, curveSecretKey: key, insecure: insecure,
+            metricsFile: metricsFile, serverVersion: "rest-shaper \(RestShaperVersion.string)")
+        SidecarServer.installSignalHandlers()
+        let server: SidecarServer
+        do { server = try SidecarServer(config: cfg, shaper: engine, logger: logger) } catch let e as SidecarError {
+            throw ValidationError(e.description)
+        }
+        try server.run()
+    }
+}
+
+/// The entropy curriculum is the engine's only cross-batch state: captures store it (JSON) so
+/// replay can recompute each batch exactly.
+extension ShapingEngine: CaptureStateProvider {
+    public func captureState() -> [UInt8] {
+        (try? [UInt8](JSONEncoder().encode(entropySchedule))) ?? []
+    }
+
+    public func restoreCaptureState(_ bytes: [UInt8]) throws {
+        restoreEntropySchedule(try JSONDecoder().decode(EntropyScheduleState.self, from: Data(bytes)))
+    }
 }

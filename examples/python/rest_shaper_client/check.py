@@ -38,13 +38,13 @@ def weights_ok(expected, got, mask):
     zero_e, zero_g = exp == 0, got == 0
     if not np.array_equal(zero_e, zero_g):
         i = int(np.argmax(zero_e != zero_g))
-        return f"token {i}: expected {exp[i]!r}, got {got[i]!r} (zero pattern differs)"
+        return f"token {i}: expected {float(exp[i])!r}, got {float(got[i])!r} (zero pattern differs)"
     nz = ~zero_e
     if nz.any():
         rel = np.abs(got[nz] - exp[nz]) / np.abs(exp[nz])
         if rel.max() > 1e-6:
             i = int(np.flatnonzero(nz)[int(np.argmax(rel))])
-            return f"token {i}: expected {exp[i]!r}, got {got[i]!r} (rel {rel.max():.3g})"
+            return f"token {i}: expected {float(exp[i])!r}, got {float(got[i])!r} (rel {rel.max():.3g})"
     return None
 
 

@@ -102,7 +102,7 @@ def encode_shape_request(request_id, input_ids, mask, ground_truth, step, entrop
     return [canonical_json(header)] + b.frames
 
 
-_OPTION_ORDER = ("profile", "reward", "reward_flags", "schedule", "temperature")
+_OPTION_ORDER = ("profile", "reward", "reward_flags", "schedule", "temperature", "compute_rewards", "compute_weights")
 
 
 def _options(options):
@@ -118,6 +118,8 @@ def _options(options):
             v = {str(n): bool(f) for n, f in v.items()}
         elif k == "temperature":
             v = float(v)
+        elif k in ("compute_rewards", "compute_weights"):
+            v = bool(v)
         elif k == "schedule" and not isinstance(v, str):
             v = json.dumps(v)
         out[k] = v

@@ -85,3 +85,26 @@ def test_check_rules():
     assert weights_ok([1.0, 0.0], np.float32([1.0, 1e-9]), None) is not None
     assert weights_ok([1.0], np.float32([1.00001]), None) is not None
     assert component_ok(1.6, np.float32(1.6)) and component_ok(4.0, 4.0) and not component_ok(1.6, 1.7)
+
+
+def test_golden_headers_match_schemas():
+    jsonschema = pytest.importorskip("jsonschema")
+    from referencing import Registry, Resource
+    sdir = os.path.join(GOLDEN, "..", "schemas")
+    schemas = {}
+    for name in ("tensor", "request", "reply"):
+        with open(os.path.join(sdir, f"{name}.schema.json")) as fh:
+            schemas[name] = json.load(fh)
+    registry = Registry().with_resources(
+        [(s["$id"], Resource.from_contents(s)) for s in schemas.values()]
+        + [("tensor.schema.json", Resource.from_contents(schemas["tensor"]))])
+    for entry in manifest():
+        header = json.loads(frames(entry["file"])[0])
+        v = jsonschema.Draft202012Validator(schemas[entry["kind"]], registry=registry)
+        errors = list(v.iter_errors(header))
+        assert not errors, (entry["file"], errors[0].message)
+    request = jsonschema.Draft202012Validator(schemas["request"], registry=registry)
+    assert list(request.iter_errors({"v": 1, "op": "shape", "id": 1}))  # shape needs step, ground_truth, tensors
+    bad_tensor = {"v": 1, "op": "shape", "id": 1, "step": 0, "ground_truth": [],
+                  "tensors": [{"name": "input_ids", "dtype": "complex64", "shape": [1], "frames": [1]}]}
+    assert list(request.iter_errors(bad_tensor))

@@ -138,7 +138,18 @@ def reply_metrics(reply: ShapeReply, prefix: str = "rest/") -> dict[str, float]:
     valid = reply.mask != 0
     n_valid = int(valid.sum())
     out[prefix + "weighted_fraction"] = float(((reply.weights > 0) & valid).sum()) / n_valid if n_valid else 0.0
-    ok = sum(1 for s in reply.status if s is None or s == "ok" or s is True or s == 0
-             or (isinstance(s, dict) and str(s.get("status", "ok")).lower() == "ok"))
-    out[prefix + "failed_rollouts"] = float(len(reply.status) - ok)
+    out[prefix + "failed_rollouts"] = float(sum(0 if status_ok(s) else 1 for s in reply.status))
     return out
+
+
+def status_ok(entry: Any) -> bool:
+    """True when a per-rollout status from the client means success (``{"code": "ok"}``)."""
+    if entry is None or entry is True:
+        return True
+    if isinstance(entry, (int, np.integer)) and not isinstance(entry, bool):
+        return int(entry) == 0
+    if isinstance(entry, str):
+        return entry.lower() == "ok"
+    if isinstance(entry, dict):
+        return str(entry.get("status", entry.get("code", "ok"))).lower() in ("ok", "0")
+    return False

@@ -54,7 +54,8 @@ class FakeShaperClient:
         w[~valid] = 5.0  # garbage on padding: the integration must zero it
         lengths = valid.sum(axis=1)
         fmt = np.array([1.0 if "<tool_call>" in gt else 0.0 for gt in ground_truth], dtype=np.float32)
-        corr = (lengths % 7).astype(np.float32) / 7.0 * 3.0 - 1.0
+        id_sum = np.where(valid, input_ids, 0).sum(axis=1)
+        corr = ((lengths + id_sum) % 7).astype(np.float32) / 7.0 * 3.0 - 1.0
         length = np.zeros_like(fmt)
         score = fmt + corr + 0.001 * float(step)
         return SimpleNamespace(

@@ -92,3 +92,9 @@ def test_reply_metrics():
     m = core.reply_metrics(reply)
     assert m["rest/failed_rollouts"] == 1 and m["rest/format_mean"] == pytest.approx(0.5)
     assert 0 < m["rest/weighted_fraction"] <= 1
+
+
+def test_status_ok_matches_the_client_format():
+    assert core.status_ok({"code": "ok"}) and core.status_ok(None) and core.status_ok("ok")
+    assert not core.status_ok({"code": "token_id", "message": "id 999999 out of range"})
+    assert not core.status_ok("error:utf8")

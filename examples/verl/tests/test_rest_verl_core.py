@@ -87,6 +87,7 @@ def test_ground_truth_extraction():
 def test_status_ok():
     assert core.status_ok("ok") and core.status_ok(None) and core.status_ok({"status": "ok"}) and core.status_ok(0)
     assert not core.status_ok("error:token_id") and not core.status_ok({"status": "error", "code": "utf8"})
+    assert core.status_ok({"code": "ok"}) and not core.status_ok({"code": "token_id", "message": "bad id"})
 
 
 # --------------------------------------------------------------------------- the sidecar call

@@ -1,0 +1,239 @@
+import Trainer
+
+/// The trainer's ``TensorBackend`` on an NVIDIA GPU: kernels compiled at run time by NVRTC from
+/// ``CUDAKernels``, GEMMs on cuBLAS, memory and launches through the driver API. Nothing CUDA is
+/// needed to build; at run time it needs `libcuda.so.1` (the driver), libnvrtc and libcublas.
+///
+/// All work goes to the default stream in call order, so ops see earlier results; ``download(_:)``
+/// synchronises. A failing CUDA call mid-run is a broken device, not bad input: it stops the
+/// process with the driver's message (the trainer cannot continue from a half-applied update).
+public final class CUDABackend: TensorBackend, @unchecked Sendable {
+    public let name = "cuda"
+    /// Device name and compute capability, for logs.
+    public let deviceDescription: String
+    private let driver: CUDADriver
+    private let blas: CuBLAS
+    private var functions: [String: OpaquePointer?] = [:]
+    private var scratch: [String: (ptr: UInt64, bytes: Int)] = [:]
+
+    /// Opens device `ordinal`, compiles the kernels for its architecture and loads them.
+    public init(device ordinal: Int = 0) throws {
+        driver = try CUDADriver()
+        let dev = try driver.open(device: Int32(ordinal))
+        deviceDescription = "\(dev.name) (sm_\(dev.major)\(dev.minor))"
+        let nvrtc = try NVRTC()
+        // PTX for the device's own virtual architecture (capped at what NVRTC 12 knows); the driver JITs it.
+        let cc = min(dev.major * 10 + dev.minor, 90)
+        let ptx = try nvrtc.compileToPTX(source: CUDAKernels.source, arch: "compute_\(cc)")
+        let module = try driver.loadModule(ptx: ptx)
+        for name in CUDAKernels.entryPoints { functions[name] = try driver.function(module, name) }
+        blas = try CuBLAS()
+    }
+
+    /// Whether a CUDA device can be opened here, and why not when it cannot.
+    public static func probe() -> Result<String, CUDAError> {
+        do { return .success(try CUDABackend().deviceDescription) }
+        catch let e as CUDAError { return .failure(e) }
+        catch { return .failure(.noDevice("\(error)")) }
+    }
+
+    // MARK: - Plumbing
+
+    private func must(_ body: () throws -> Void) {
+        do { try body() } catch { fatalError("CUDA backend: \(error)") }
+    }
+
+    private func dev(_ t: Tensor) -> UInt64 { UInt64(UInt(bitPattern: t.address)) }
+    private func dev(_ s: TensorSlice) -> UInt64 { dev(s.tensor) + UInt64(s.offset * 4) }
+    private func opt(_ t: Tensor?) -> UInt64 { t.map { dev($0) } ?? 0 }
+
+    private func launch(_ name: String, grid: Int, block: Int = 256, shared: Int = 0, _ args: [KernelArgument]) {
+        must { try driver.launch(functions[name] ?? nil, name: name, grid: grid, block: block, sharedBytes: shared, args: args) }
+    }
+
+    /// Blocks for a grid-stride loop over `n` elements.
+    private func blocks(_ n: Int) -> Int { max(1, min((n + 255) / 256, 8192)) }
+
+    /// A reusable device buffer for small host inputs (ids, positions, targets, coefficients).
+    /// Host→device copies from pageable memory wait for earlier work, so reuse is safe.
+    private func upload<T>(_ values: [T], slot: String) -> UInt64 {
+        let bytes = values.count * MemoryLayout<T>.stride
+        if scratch[slot] == nil || scratch[slot]!.bytes < bytes {
+            if let old = scratch[slot] { driver.release(old.ptr) }
+            var p: UInt64 = 0
+            must { p = try driver.allocate(bytes: max(bytes, 256)) }
+            scratch[slot] = (p, max(bytes, 256))
+        }
+        let p = scratch[slot]!.ptr
+        must { try values.withUnsafeBytes { try driver.upload($0.baseAddress!, to: p, bytes: bytes) } }
+        return p
+    }
+
+    // MARK: - Memory
+
+    public func makeTensor(count: Int) -> Tensor {
+        var p: UInt64 = 0
+        must { p = try driver.allocate(bytes: count * 4); try driver.zero(p, words: count) }
+        let d = driver
+        return Tensor(count: count, address: UnsafeMutableRawPointer(bitPattern: UInt(p))!) { addr in
+            d.release(UInt64(UInt(bitPattern: addr)))
+        }
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) {
+        precondition(values.count <= tensor.count, "upload larger than tensor")
+        must { try values.withUnsafeBytes { try driver.upload($0.baseAddress!, to: dev(tensor), bytes: values.count * 4) } }
+    }
+
+    public func download(_ tensor: Tensor) -> [Float] {
+        var out = [Float](repeating: 0, count: tensor.count)
+        must {
+            try driver.synchronize()
+            try out.withUnsafeMutableBytes { try driver.download(dev(tensor), to: $0.baseAddress!, bytes: tensor.count * 4) }
+        }
+        return out
+    }
+
+    public func fill(_ tensor: Tensor, value: Float) {
+        launch("rs_fill", grid: blocks(tensor.count), [.pointer(dev(tensor)), .float(value), .int(tensor.count)])
+    }
+
+    public func copy(_ src: Tensor, srcOffset: Int, to dst: Tensor, dstOffset: Int, count: Int) {
+        must { try driver.copy(dev(src) + UInt64(srcOffset * 4), to: dev(dst) + UInt64(dstOffset * 4), bytes: count * 4) }
+    }
+
+    // MARK: - BLAS
+
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int) {
+        must { try blas.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: dev(a), lda: lda,
+                             b: dev(b), ldb: ldb, beta: beta, c: dev(c), ldc: ldc) }
+    }
+
+    public func axpy(alpha: Float, x: Tensor, y: Tensor, count: Int) {
+        launch("rs_axpy", grid: blocks(count), [.float(alpha), .pointer(dev(x)), .pointer(dev(y)), .int(count)])
+    }
+
+    public func scale(_ x: Tensor, by alpha: Float) {
+        launch("rs_scale", grid: blocks(x.count), [.pointer(dev(x)), .float(alpha), .int(x.count)])
+    }
+
+    public func sumOfSquares(_ x: Tensor) -> Double {
+        let out = upload([0.0], slot: "sumsq")
+        launch("rs_sumsq", grid: blocks(x.count), [.pointer(dev(x)), .int(x.count), .pointer(out)])
+        var result = 0.0
+        must {
+            try driver.synchronize()
+            try withUnsafeMutableBytes(of: &result) { try driver.download(out, to: $0.baseAddress!, bytes: 8) }
+        }
+        return result
+    }
+
+    // MARK: - Model ops
+
+    public func embedding(table: Tensor, ids: [Int32], out: Tensor, dim: Int) {
+        let p = upload(ids, slot: "ids")
+        launch("rs_embed_fwd", grid: blocks(ids.count * dim), [.pointer(dev(table)), .pointer(p), .pointer(dev(out)), .int(ids.count), .int(dim)])
+    }
+
+    public func embeddingBackward(dOut: Tensor, ids: [Int32], dTable: Tensor, dim: Int) {
+        let p = upload(ids, slot: "ids")
+        launch("rs_embed_bwd", grid: blocks(ids.count * dim), [.pointer(dev(dOut)), .pointer(p), .pointer(dev(dTable)), .int(ids.count), .int(dim)])
+    }
+
+    public func rmsNorm(x: Tensor, weight: Tensor, out: Tensor, rstd: Tensor?, rows: Int, dim: Int, eps: Float) {
+        launch("rs_rmsnorm_fwd", grid: rows, [.pointer(dev(x)), .pointer(dev(weight)), .pointer(dev(out)), .pointer(opt(rstd)), .int(dim), .float(eps)])
+    }
+
+    public func rmsNormBackward(x: Tensor, weight: Tensor, rstd: Tensor, dy: Tensor, dx: Tensor, dWeight: Tensor, rows: Int, dim: Int) {
+        launch("rs_rmsnorm_bwd", grid: rows, [.pointer(dev(x)), .pointer(dev(weight)), .pointer(dev(rstd)), .pointer(dev(dy)),
+                                              .pointer(dev(dx)), .pointer(dev(dWeight)), .int(dim)])
+    }
+
+    public func rope(_ x: Tensor, positions: [Int32], heads: Int, headDim: Int, theta: Float, inverse: Bool) {
+        let p = upload(positions, slot: "positions")
+        launch("rs_rope", grid: blocks(positions.count * heads * headDim / 2),
+               [.pointer(dev(x)), .pointer(p), .int(positions.count), .int(heads), .int(headDim), .float(theta), .float(inverse ? -1 : 1)])
+    }
+
+    public func siluMul(g: Tensor, u: Tensor, out: Tensor, count: Int) {
+        launch("rs_silu_mul_fwd", grid: blocks(count), [.pointer(dev(g)), .pointer(dev(u)), .pointer(dev(out)), .int(count)])
+    }
+
+    public func siluMulBackward(g: Tensor, u: Tensor, dOut: Tensor, dg: Tensor, du: Tensor, count: Int) {
+        launch("rs_silu_mul_bwd", grid: blocks(count), [.pointer(dev(g)), .pointer(dev(u)), .pointer(dev(dOut)), .pointer(dev(dg)), .pointer(dev(du)), .int(count)])
+    }
+
+    public func toHeads(_ src: Tensor, cache: Tensor, batch: Int, time: Int, heads: Int, headDim: Int, capacity: Int, start: Int) {
+        launch("rs_to_heads", grid: blocks(batch * time * heads * headDim),
+               [.pointer(dev(src)), .pointer(dev(cache)), .int(batch), .int(time), .int(heads), .int(headDim), .int(capacity), .int(start)])
+    }
+
+    public func fromHeads(_ cache: Tensor, out: Tensor, batch: Int, time: Int, heads: Int, headDim: Int, capacity: Int) {
+        launch("rs_from_heads", grid: blocks(batch * time * heads * headDim),
+               [.pointer(dev(cache)), .pointer(dev(out)), .int(batch), .int(time), .int(heads), .int(headDim), .int(capacity)])
+    }
+
+    public func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor?, shape s: AttentionShape, qStart: Int) {
+        let tk = qStart + s.queries
+        precondition(tk * 4 <= 48 * 1024, "CUDA attention: \(tk) keys exceed the shared-memory row (12,288)")
+        launch("rs_attention_fwd", grid: s.batch * s.queryHeads * s.queries, shared: tk * 4,
+               [.pointer(dev(q)), .pointer(dev(k)), .pointer(dev(v)), .pointer(dev(out)), .pointer(opt(probs)),
+                .int(s.queries), .int(s.queryHeads), .int(s.kvHeads), .int(s.headDim), .int(s.capacity), .int(qStart), .float(s.scale)])
+    }
+
+    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, probs: Tensor, dOut: Tensor,
+                                  dq: Tensor, dk: Tensor, dv: Tensor, shape s: AttentionShape) {
+        let kvCount = s.batch * s.kvHeads * s.queries * s.headDim
+        must { try driver.zero(dev(dk), words: kvCount); try driver.zero(dev(dv), words: kvCount) }
+        launch("rs_attention_bwd", grid: s.batch * s.queryHeads * s.queries, shared: s.queries * 4,
+               [.pointer(dev(q)), .pointer(dev(k)), .pointer(dev(v)), .pointer(dev(probs)), .pointer(dev(dOut)),
+                .pointer(dev(dq)), .pointer(dev(dk)), .pointer(dev(dv)), .int(s.queries), .int(s.queryHeads), .int(s.kvHeads),
+                .int(s.headDim), .float(s.scale)])
+    }
+
+    public func logProbAndEntropy(logits: Tensor, targets: [Int32]?, rows: Int, vocab: Int, invTemperature: Float,
+                                  logProb: Tensor?, entropy: Tensor?) {
+        let t = targets.map { upload($0, slot: "targets") } ?? 0
+        launch("rs_logprob_entropy", grid: rows, [.pointer(dev(logits)), .pointer(t), .int(vocab), .float(invTemperature),
+                                                  .pointer(opt(logProb)), .pointer(opt(entropy))])
+    }
+
+    public func logProbBackward(logits: Tensor, targets: [Int32], coef: [Float], rows: Int, vocab: Int, invTemperature: Float) {
+        let t = upload(targets, slot: "targets")
+        let c = upload(coef, slot: "coef")
+        launch("rs_logprob_grad", grid: rows, [.pointer(dev(logits)), .pointer(t), .pointer(c), .int(vocab), .float(invTemperature)])
+    }
+
+    public func adamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper h: AdamWStep) {
+        let bc1 = 1 - Float(Foundation_pow(Double(h.beta1), Double(h.step)))
+        let bc2 = 1 - Float(Foundation_pow(Double(h.beta2), Double(h.step)))
+        launch("rs_adamw", grid: blocks(param.count),
+               [.pointer(dev(param)), .pointer(dev(grad)), .pointer(dev(m)), .pointer(dev(v)), .int(param.count), .float(h.lr),
+                .float(h.beta1), .float(h.beta2), .float(h.eps), .float(h.weightDecay), .float(bc1), .float(bc2)])
+    }
+
+    // MARK: - Entropy of raw logits (the sidecar's full-logits path)
+
+    /// Entropies of `rows` logits rows of `vocab` elements (fp32 / bf16 / fp16 bytes) at `temperature`.
+    public func entropies(logits: UnsafeRawBufferPointer, dtypeBytes: Int, kernel: String, rows: Int, vocab: Int, temperature: Float) throws -> [Float] {
+        let bytes = rows * vocab * dtypeBytes
+        precondition(logits.count >= bytes)
+        let src = try driver.allocate(bytes: bytes)
+        defer { driver.release(src) }
+        let out = try driver.allocate(bytes: rows * 4)
+        defer { driver.release(out) }
+        try driver.upload(logits.baseAddress!, to: src, bytes: bytes)
+        try driver.launch(functions[kernel] ?? nil, name: kernel, grid: rows, block: 256,
+                          args: [.pointer(src), .int(vocab), .float(1 / temperature), .pointer(out)])
+        try driver.synchronize()
+        var result = [Float](repeating: 0, count: rows)
+        try result.withUnsafeMutableBytes { try driver.download(out, to: $0.baseAddress!, bytes: rows * 4) }
+        return result
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+private func Foundation_pow(_ a: Double, _ b: Double) -> Double { Glibc.pow(a, b) }
+#endif

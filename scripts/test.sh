@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command (README, CI): sets the machine up, then runs every check stage and ends with
+# one line `stages: N passed, M failed`. Exits non-zero iff a stage failed.
+#   1. swift test -c release          unit, golden-vector and conformance tests (Swift Testing)
+#   2. conformance on the vendored reference files through the CLI
+#   3. the sidecar end to end: Python client check, load test, SIGTERM drain, capture replay
+#   4. the VERL and TRL integration tests (numpy fakes)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || { echo "setup failed"; exit 1; }
+export VIRTUAL_ENV="$PWD/.venv"          # lets the CUDA tests find the NVRTC wheel
+if [ "${CI:-}" = "true" ]; then export REST_SHAPER_REQUIRE_NVRTC=1; fi  # a missing NVRTC fails CI instead of skipping
+
+passed=0; failed=0; failed_names=()
+stage() {
+  local name=$1; shift
+  echo; echo "================ $name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$name"); fi
+}
+
+BIN="$(swift build -c release --show-bin-path)/rest-shaper"
+TOK=Tests/TestSupport/Fixtures/qwen.tiktoken
+
+conformance_all() {
+  local rc=0
+  for f in Tests/ShapingTests/Fixtures/rest_vectors_visible.json Tests/ShapingTests/Fixtures/misalignment_demo.json \
+           Tests/TokenizationTests/Fixtures/tokenizer_cases_visible.json \
+           Tests/ToolEvalTests/Fixtures/bfcl_checker_subset.jsonl Tests/ToolEvalTests/Fixtures/bfcl_decode_refs.jsonl \
+           Tests/ToolEvalTests/Fixtures/apibank/score_refs.jsonl Tests/RewardsTests/Fixtures/reward_refs_test.jsonl; do
+    if [ ! -f "$f" ]; then echo "missing fixture $f"; rc=1; continue; fi
+    printf '%-70s ' "$f"
+    "$BIN" conformance "$f" --tokenizer "$TOK" | tail -1 || rc=1
+  done
+  return $rc
+}
+
+stage "swift test -c release" swift test -c release
+stage "conformance (CLI)" conformance_all
+stage "sidecar end to end" scripts/ci_sidecar.sh "$BIN"
+stage "VERL/TRL integration tests" make -C examples test-integrations
+
+echo
+[ ${#failed_names[@]} -gt 0 ] && echo "failed stages: ${failed_names[*]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
