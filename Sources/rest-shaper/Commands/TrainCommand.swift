@@ -13,16 +13,16 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Override the number of GRPO steps.") var steps: Int?
     @Option(help: "Override the weight profile (aligned, released, uniform).") var profile: String?
     @Option(help: "Resume from a checkpoint folder (e.g. OUTPUT/checkpoints/latest).") var resume: String?
-    @Option(help: "Backend: cpu.") var backend = "cpu"
+    @Option(help: "Backend: cpu, cuda or auto.") var backend = "cpu"
 
     func run() async throws {
-        guard backend == "cpu" else { throw ValidationError("backend '\(backend)' is not available in this build (cpu only)") }
+        let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         var c = try TrainConfig.load(from: URL(fileURLWithPath: config))
         if let output { c.outputDir = output }
         if let steps { c.steps = steps }
         if let profile { c.profile = profile }
         if let resume { c.resumeFrom = resume }
-        let setup = try TrainingSetup(config: c)
+        let setup = try TrainingSetup(config: c, backend: be)
         let trainer = try GRPOTrainer(config: c, model: setup.model, codec: setup.codec, shaper: setup.shaper, examples: setup.examples)
         if let r = c.resumeFrom { try trainer.resume(from: URL(fileURLWithPath: r)) }
         let out = URL(fileURLWithPath: c.outputDir)
