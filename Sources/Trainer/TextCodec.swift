@@ -49,7 +49,11 @@ public struct PieceVocabulary: TextCodec {
         ids.map { Int($0) >= 0 && Int($0) < pieces.count ? pieces[Int($0)] : "\u{FFFD}" }.joined()
     }
 
-    public func shaperIDs(_ ids: [Int32]) -> [Int32] { ids.map { qwenIDs[Int($0)] } }
+    /// Ids outside the vocabulary (a model with a larger embedding can sample them) map to
+    /// Qwen `<|endoftext|>` (151643), which the core treats as padding-like special text.
+    public func shaperIDs(_ ids: [Int32]) -> [Int32] {
+        ids.map { $0 >= 0 && Int($0) < qwenIDs.count ? qwenIDs[Int($0)] : 151_643 }
+    }
 
     public func specialID(_ token: String) -> Int32? { byText[token] }
 }

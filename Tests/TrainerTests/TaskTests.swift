@@ -21,6 +21,8 @@ import Trainer
         #expect(ex.prompt.hasSuffix("<|im_end|>\n<|im_start|>assistant\n"))
         #expect(ex.groundTruth.contains("<tool_call>\n{\"name\": \""))
         #expect(throws: TrainerError.self) { try v.encode("unknown §") }
+        #expect(v.shaperIDs([999, -1]) == [151_643, 151_643])
+        #expect(v.decode([999]) == "\u{FFFD}")
     }
 
     /// Every piece's Qwen id is the Qwen3 token whose text is the piece, so the shaping core's
