@@ -24,7 +24,8 @@ import Trainer
 
     static func trainConfig(profile: String) -> TrainConfig {
         var tc = TrainConfig()
-        tc.initModel = modelConfig(); tc.seed = 1; tc.profile = profile
+        tc.initModel = modelConfig(); tc.profile = profile
+        tc.seed = UInt64(ProcessInfo.processInfo.environment["TRAINER_SEED"] ?? "") ?? 1
         tc.warmupSteps = Int(ProcessInfo.processInfo.environment["TRAINER_WARMUP"] ?? "") ?? 60
         tc.warmupBatch = 16; tc.warmupLR = Float(ProcessInfo.processInfo.environment["TRAINER_WLR"] ?? "") ?? 3e-3
         tc.steps = Int(ProcessInfo.processInfo.environment["TRAINER_STEPS"] ?? "") ?? 250
