@@ -29,6 +29,8 @@ public struct StepMetrics: Sendable, Codable {
     public var tokensPerSecond: Double = 0
     public var seconds: Double = 0
     public var profile: String = ""
+    /// Rollouts whose shaping status was not `ok` (weights fell back or the reward failed), by code.
+    public var rolloutErrors: [String: Int] = [:]
 }
 
 /// GRPO with ResT token weights: samples `samplesPerPrompt` rollouts per prompt, has the shaping
@@ -164,6 +166,7 @@ public final class GRPOTrainer: @unchecked Sendable {
                     groups[gi].weights = result.weights
                     groups[gi].advantages = result.advantages
                     rewards += result.rewards
+                    for st in result.status where !st.isOK { m.rolloutErrors[st.code, default: 0] += 1 }
                     for r in 0..<n { for c in 0..<4 { comps[c] += Double(result.components[r * 4 + c]) } }
                     for i in 0..<rows where b.responseMask[i] > 0 {
                         entSum += Double(ent[i]); entCount += 1; wAll.append(result.weights[i])
@@ -239,6 +242,7 @@ public final class GRPOTrainer: @unchecked Sendable {
 
     struct Shaped {
         var weights: [Float]; var rewards: [Float]; var components: [Float]; var advantages: [Float]; var metrics: BatchMetrics
+        var status: [RolloutStatus]
     }
 
     /// Hands one group to the shaping core (Qwen ids, entropies of the sampled tokens) and maps
@@ -272,6 +276,7 @@ public final class GRPOTrainer: @unchecked Sendable {
         let mean = res.rewards.reduce(0, +) / Float(n)
         let varr = res.rewards.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(max(n - 1, 1))
         let adv = res.rewards.map { ($0 - mean) / (varr.squareRoot() + 1e-6) }
-        return Shaped(weights: w, rewards: res.rewards, components: res.components, advantages: adv, metrics: res.metrics)
+        return Shaped(weights: w, rewards: res.rewards, components: res.components, advantages: adv, metrics: res.metrics,
+                      status: res.rolloutStatus)
     }
 }

@@ -8,6 +8,16 @@ public struct SamplingOptions: Sendable, Codable, Equatable {
     public init(temperature: Float = 1.0, topP: Float = 1.0, maxNewTokens: Int = 64) {
         self.temperature = temperature; self.topP = topP; self.maxNewTokens = maxNewTokens
     }
+
+    enum CodingKeys: String, CodingKey { case temperature, topP, maxNewTokens }
+
+    /// Every key optional (defaults: temperature 1, topP 1, maxNewTokens 64).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? 1
+        topP = try c.decodeIfPresent(Float.self, forKey: .topP) ?? 1
+        maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? 64
+    }
 }
 
 /// Draws `n` continuations of one prompt at once (one ``KVCache`` row each).
