@@ -24,6 +24,12 @@ public enum Qwen3ChatTemplate {
     /// Text after the last tool line, up to the system turn's `<|im_end|>`.
     public static let toolsFooter = "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>"
 
+    /// A function schema wrapped as an OpenAI-style tool, `{"type": "function", "function": schema}`:
+    /// the form `tools=` takes in HF `apply_chat_template` and vLLM, and so what the template writes.
+    public static func openAITool(_ schema: JSONValue) -> JSONValue {
+        .object(JSONObject([("type", .string("function")), ("function", schema)]))
+    }
+
     /// Renders `messages` (and `tools`, each written as given: pass OpenAI-style
     /// `{"type": "function", "function": {...}}` objects to match what HF/vLLM render).
     public static func render(messages: [ChatMessage], tools: [JSONValue] = [],

@@ -64,16 +64,16 @@ struct ModelPredictionGenerator {
             }
         }
         guard !messages.isEmpty else { throw ToolEvalError.unavailable("BFCL entry has no question messages") }
-        let tools = functions.map { JSONValue.object(JSONObject([("type", .string("function")), ("function", $0.json)])) }
+        let tools = functions.map { Qwen3ChatTemplate.openAITool($0.json) }
         return Qwen3ChatTemplate.render(messages: messages, tools: tools, enableThinking: enableThinking)
     }
 
-    /// The prompt of one API-Bank item: its own system text (when not empty) and user text.
+    /// The prompt of one API-Bank item: its own system and user text, as ToolRL's
+    /// `generate.py` passes them to `apply_chat_template` (no `tools=`: the system text lists them).
     static func apiBankPrompt(_ item: APIBankItem, enableThinking: Bool) -> String {
-        var messages: [ChatMessage] = []
-        if !item.system.isEmpty { messages.append(ChatMessage(role: "system", content: item.system)) }
-        messages.append(ChatMessage(role: "user", content: item.user))
-        return Qwen3ChatTemplate.render(messages: messages, enableThinking: enableThinking)
+        Qwen3ChatTemplate.render(messages: [ChatMessage(role: "system", content: item.system),
+                                            ChatMessage(role: "user", content: item.user)],
+                                 enableThinking: enableThinking)
     }
 
     /// Generates raw text for the first `limit` entries of each category; returns the
