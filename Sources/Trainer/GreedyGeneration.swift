@@ -32,15 +32,18 @@ public enum Qwen3ChatTemplate {
 
     /// Renders `messages` (and `tools`, each written as given: pass OpenAI-style
     /// `{"type": "function", "function": {...}}` objects to match what HF/vLLM render).
+    /// `asciiToolJSON` writes the tools as Python's default `json.dumps` does (non-ASCII as
+    /// `\uXXXX`), as BFCL's `QwenFCHandler` builds the same prompt by hand; HF's `tojson` keeps them.
     public static func render(messages: [ChatMessage], tools: [JSONValue] = [],
-                              addGenerationPrompt: Bool = true, enableThinking: Bool = true) -> String {
+                              addGenerationPrompt: Bool = true, enableThinking: Bool = true,
+                              asciiToolJSON: Bool = false) -> String {
         var out = ""
         var rest = messages[...]
         if !tools.isEmpty {
             out += "<|im_start|>system\n"
             if let first = rest.first, first.role == "system" { out += first.content + "\n\n"; rest = rest.dropFirst() }
             out += toolsHeader
-            for tool in tools { out += "\n" + PyJSON.dumps(tool, ensureASCII: false) }
+            for tool in tools { out += "\n" + PyJSON.dumps(tool, ensureASCII: asciiToolJSON) }
             out += toolsFooter + "<|im_end|>\n"
         } else if let first = rest.first, first.role == "system" {
             out += "<|im_start|>system\n" + first.content + "<|im_end|>\n"
@@ -65,6 +68,16 @@ public enum Qwen3ChatTemplate {
             if !enableThinking { out += "<think>\n\n</think>\n\n" }
         }
         return out
+    }
+}
+
+extension Qwen3ChatTemplate {
+    /// The answer without its reasoning: the text after the last `</think>`, leading newlines
+    /// removed (unchanged when there is no `</think>`) — what BFCL's Qwen handlers keep as the
+    /// model's response (`split("</think>")[-1].lstrip("\n")`).
+    public static func stripReasoning(_ text: String) -> String {
+        guard let end = text.range(of: "</think>", options: .backwards) else { return text }
+        return String(text[end.upperBound...].drop { $0 == "\n" })
     }
 }
 

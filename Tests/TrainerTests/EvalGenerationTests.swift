@@ -10,6 +10,8 @@ private enum ReferencePrompt {
     static let A = "<|im_start|>system\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"math.gcd\", \"description\": \"Compute the greatest common divisor of two numbers\", \"parameters\": {\"type\": \"dict\", \"properties\": {\"num1\": {\"type\": \"integer\", \"description\": \"The first number.\"}, \"num2\": {\"type\": \"integer\", \"description\": \"The second number.\"}}, \"required\": [\"num1\", \"num2\"]}}}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nCalculate the greatest common divisor of two numbers: 40 and 50<|im_end|>\n<|im_start|>assistant\n"
     static let B = "<|im_start|>system\nYou are a helpful assistant.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"math.gcd\", \"description\": \"Compute the greatest common divisor of two numbers\", \"parameters\": {\"type\": \"dict\", \"properties\": {\"num1\": {\"type\": \"integer\", \"description\": \"The first number.\"}, \"num2\": {\"type\": \"integer\", \"description\": \"The second number.\"}}, \"required\": [\"num1\", \"num2\"]}}}\n{\"type\": \"function\", \"function\": {\"name\": \"café.find\", \"description\": \"Trouve un café ☕\", \"parameters\": {\"type\": \"dict\", \"properties\": {\"x\": {\"type\": \"float\", \"default\": 1.5}}, \"required\": []}}}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nFind a café<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
     static let C = "<|im_start|>system\nSys text<|im_end|>\n<|im_start|>user\nUser text<|im_end|>\n<|im_start|>assistant\n"
+    /// BFCL's `QwenFCHandler` prompt: the functions' own JSON, `json.dumps` with ASCII escapes.
+    static let E = "<|im_start|>system\nSys\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"name\": \"math.gcd\", \"description\": \"Compute the greatest common divisor of two numbers\", \"parameters\": {\"type\": \"dict\", \"properties\": {\"num1\": {\"type\": \"integer\", \"description\": \"The first number.\"}, \"num2\": {\"type\": \"integer\", \"description\": \"The second number.\"}}, \"required\": [\"num1\", \"num2\"]}}\n{\"name\": \"caf\\u00e9.find\", \"description\": \"Trouve un caf\\u00e9 \\u2615\", \"parameters\": {\"type\": \"dict\", \"properties\": {\"x\": {\"type\": \"float\", \"default\": 1.5}}, \"required\": []}}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nFind a café<|im_end|>\n<|im_start|>assistant\n"
     static let D = "<|im_start|>user\nq1<|im_end|>\n<|im_start|>user\n<tool_response>\nr1\n</tool_response>\n<tool_response>\nr2\n</tool_response><|im_end|>\n<|im_start|>system\nlate system<|im_end|>\n<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n"
 }
 
@@ -31,6 +33,20 @@ private func tool(_ json: String) throws -> JSONValue { Qwen3ChatTemplate.openAI
             messages: [ChatMessage(role: "system", content: "You are a helpful assistant."), ChatMessage(role: "user", content: "Find a café")],
             tools: [try tool(gcd), try tool(cafe)], enableThinking: false)
         #expect(prompt == ReferencePrompt.B)
+    }
+
+    @Test func bfclHandlerStyleWritesRawFunctionsWithASCIIEscapes() throws {
+        let prompt = Qwen3ChatTemplate.render(
+            messages: [ChatMessage(role: "system", content: "Sys"), ChatMessage(role: "user", content: "Find a café")],
+            tools: [try PyJSON.loads(gcd), try PyJSON.loads(cafe)], asciiToolJSON: true)
+        #expect(prompt == ReferencePrompt.E)
+    }
+
+    @Test func reasoningIsStrippedAsBFCLDoes() {
+        #expect(Qwen3ChatTemplate.stripReasoning("<think>\nhmm\n</think>\n\n<tool_call>\nx\n</tool_call>") == "<tool_call>\nx\n</tool_call>")
+        #expect(Qwen3ChatTemplate.stripReasoning("a</think>b</think>\n c") == " c")
+        #expect(Qwen3ChatTemplate.stripReasoning("<think>unfinished") == "<think>unfinished")
+        #expect(Qwen3ChatTemplate.stripReasoning("plain") == "plain")
     }
 
     @Test func noToolsSystemAndUser() {
@@ -173,7 +189,7 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
         #expect(both.status != 0 && both.err.contains("exactly one of"))
         let limit = try run(["eval", "bfcl", "--oracle", "--limit", "2", "--data", data])
         #expect(limit.status != 0 && limit.err.contains("--limit needs --model"))
-        let noTokenizer = try run(["eval", "bfcl", "--model", NSTemporaryDirectory(), "--data", data])
+        let noTokenizer = try run(["eval", "bfcl", "--model", NSTemporaryDirectory(), "--category", "simple_python", "--data", data])
         #expect(noTokenizer.status != 0 && noTokenizer.err.contains("no tokenizer"))
     }
 }

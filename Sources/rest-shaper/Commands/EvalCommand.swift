@@ -25,12 +25,14 @@ struct EvalCommand: AsyncParsableCommand {
         --model DIR generates the predictions with a Qwen3-architecture model
         folder (HF config.json + model.safetensors, e.g. a fallback-trainer
         checkpoint; tokenizer DIR/tokenizer.json or --tokenizer): Qwen3 chat
-        template (BFCL functions in the <tools> block, API-Bank's own
-        system/user text), greedy decoding with the KV cache until <|im_end|>
-        or <|endoftext|> (--max-new-tokens), on the CPU; --limit N generates
-        only the first N items of each category / level and scores those.
-        The raw generations are scored exactly as --predictions scores them
-        (BFCL decoded with --format, qwen-fc by default for --model) and
+        template (BFCL: functions in the <tools> block as BFCL's QwenFCHandler
+        writes them, --tool-style; API-Bank: the items' own system/user
+        text), greedy decoding with the KV cache until <|im_end|> or
+        <|endoftext|> (--max-new-tokens), on the CPU; --limit N generates only
+        the first N items of each category / level and scores those. BFCL
+        keeps the text after any </think>, as BFCL's Qwen handlers do. The
+        generations are scored exactly as --predictions scores them (BFCL
+        decoded with --format, qwen-fc by default for --model), and
         --write-predictions saves them as a predictions file.
         """,
         subcommands: [EvalBFCLCommand.self, EvalAPIBankCommand.self]

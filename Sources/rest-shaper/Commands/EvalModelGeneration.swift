@@ -21,6 +21,16 @@ struct EvalGenerationOptions: ParsableArguments {
     @Flag(name: .long, help: "With --model: disable Qwen3 thinking (the generation prompt ends with an empty <think></think>).")
     var noThinking = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "BFCL with --model: how functions enter the <tools> block.",
+        discussion: "bfcl: as BFCL's QwenFCHandler writes them (each function's own JSON, json.dumps with ASCII escapes); hf: as HF apply_chat_template(tools=) / vLLM render OpenAI-style tools ({\"type\": \"function\", \"function\": …}, non-ASCII kept)."))
+    var toolStyle: ToolStyle = .bfcl
+
+    /// How BFCL functions are written into the Qwen3 tool block.
+    enum ToolStyle: String, ExpressibleByArgument, CaseIterable {
+        case bfcl, hf
+    }
+
     func validate() throws {
         guard maxNewTokens > 0 else { throw ValidationError("--max-new-tokens must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
@@ -34,6 +44,7 @@ struct EvalGenerationOptions: ParsableArguments {
 struct ModelPredictionGenerator {
     let generator: GreedyGenerator
     let enableThinking: Bool
+    let toolStyle: EvalGenerationOptions.ToolStyle
 
     /// Loads `DIR/config.json` + `model.safetensors` and the tokenizer on the CPU backend.
     init(modelDirectory: String, options: EvalGenerationOptions) throws {
@@ -47,15 +58,18 @@ struct ModelPredictionGenerator {
         let model = try Qwen3Model.load(directory: dir, backend: CPUBackend())
         generator = try GreedyGenerator(model: model, codec: codec, maxNewTokens: options.maxNewTokens)
         enableThinking = !options.noThinking
+        toolStyle = options.toolStyle
         log("model: \(modelDirectory) (\(model.weights.scalarCount) parameters, vocab \(model.config.vocabSize)); tokenizer: \(tokenizerPath); greedy, ≤ \(options.maxNewTokens) new tokens, cpu")
     }
 
-    /// The prompt of one BFCL entry: its functions in the Qwen tool block (OpenAI-style
-    /// `{"type": "function", "function": …}` objects, as HF/vLLM render `tools=`) and the
-    /// question's messages (every turn; the AST categories have one).
-    static func bfclPrompt(question: PyValue?, functions: [PyValue], enableThinking: Bool) throws -> String {
+    /// The prompt of one BFCL entry, as BFCL's `QwenFCHandler` builds it: the functions in the
+    /// Qwen tool block (style `bfcl`: each function's JSON as `json.dumps` writes it; `hf`:
+    /// OpenAI-style tool objects as HF/vLLM render `tools=`) and the first turn's messages (the
+    /// only turn of the AST categories). BFCL's FC handlers add no language hints to the functions.
+    static func bfclPrompt(question: PyValue?, functions: [PyValue], enableThinking: Bool,
+                           toolStyle: EvalGenerationOptions.ToolStyle) throws -> String {
         var messages: [ChatMessage] = []
-        for turn in question?.sequenceValue ?? [] {
+        if let turn = question?.sequenceValue?.first {
             for m in turn.sequenceValue ?? [turn] {
                 guard case .dict(let d) = m, let role = d["role"]?.stringValue, let content = d["content"]?.stringValue else {
                     throw ToolEvalError.unavailable("BFCL question message is not {role, content}: \(m.pyRepr)")
@@ -64,8 +78,14 @@ struct ModelPredictionGenerator {
             }
         }
         guard !messages.isEmpty else { throw ToolEvalError.unavailable("BFCL entry has no question messages") }
-        let tools = functions.map { Qwen3ChatTemplate.openAITool($0.json) }
-        return Qwen3ChatTemplate.render(messages: messages, tools: tools, enableThinking: enableThinking)
+        switch toolStyle {
+        case .bfcl:
+            return Qwen3ChatTemplate.render(messages: messages, tools: functions.map(\.json), enableThinking: enableThinking,
+                                            asciiToolJSON: true)
+        case .hf:
+            return Qwen3ChatTemplate.render(messages: messages, tools: functions.map { Qwen3ChatTemplate.openAITool($0.json) },
+                                            enableThinking: enableThinking)
+        }
     }
 
     /// The prompt of one API-Bank item: its own system and user text, as ToolRL's
@@ -76,8 +96,9 @@ struct ModelPredictionGenerator {
                                  enableThinking: enableThinking)
     }
 
-    /// Generates raw text for the first `limit` entries of each category; returns the
-    /// predictions and the ids generated, in data order.
+    /// Generates text for the first `limit` entries of each category; returns the predictions
+    /// (the answer after any `</think>`, as BFCL's Qwen handlers store `model_responses`) and the
+    /// ids generated, in data order.
     func bfcl(dataset: BFCLDataset, directory: String, categories: [String], limit: Int?) throws -> ([String: Prediction], [String]) {
         var predictions: [String: Prediction] = [:]
         var ids: [String] = []
@@ -91,15 +112,16 @@ struct ModelPredictionGenerator {
             if let limit { chosen = Array(chosen.prefix(limit)) }
             for id in chosen {
                 guard let entry = dataset.entries[id] else { continue }
-                let prompt = try Self.bfclPrompt(question: questions[id], functions: entry.functions, enableThinking: enableThinking)
-                predictions[id] = .raw(try generate(prompt, id: id, index: ids.count))
+                let prompt = try Self.bfclPrompt(question: questions[id], functions: entry.functions,
+                                                 enableThinking: enableThinking, toolStyle: toolStyle)
+                predictions[id] = .raw(Qwen3ChatTemplate.stripReasoning(try generate(prompt, id: id, index: ids.count)))
                 ids.append(id)
             }
         }
         return (predictions, ids)
     }
 
-    /// Generates raw text for API-Bank `items`.
+    /// Generates raw text for API-Bank `items` (kept whole: the scorer reads the last `<tool_call>` block).
     func apiBank(items: [APIBankItem]) throws -> [String: Prediction] {
         var predictions: [String: Prediction] = [:]
         for (i, item) in items.enumerated() {
