@@ -189,7 +189,9 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
         #expect(both.status != 0 && both.err.contains("exactly one of"))
         let limit = try run(["eval", "bfcl", "--oracle", "--limit", "2", "--data", data])
         #expect(limit.status != 0 && limit.err.contains("--limit needs --model"))
-        let noTokenizer = try run(["eval", "bfcl", "--model", NSTemporaryDirectory(), "--category", "simple_python", "--data", data])
+        let empty = Fx.tempDir("evalmodel-empty")
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let noTokenizer = try run(["eval", "bfcl", "--model", empty.path, "--category", "simple_python", "--data", data])
         #expect(noTokenizer.status != 0 && noTokenizer.err.contains("no tokenizer"))
     }
 }

@@ -50,7 +50,7 @@ struct EvalCommonOptions: ParsableArguments {
     @Option(name: .long, help: "Write the predictions that were scored (e.g. the --oracle ones) to this JSON-lines file.")
     var writePredictions: String?
 
-    @Option(name: .long, help: "Generate the predictions greedily with the Qwen3 model folder DIR (config.json + model.safetensors).")
+    @Option(name: .long, help: ArgumentHelp("Generate the predictions greedily with the Qwen3 model folder DIR (config.json + model.safetensors).", valueName: "dir"))
     var model: String?
 
     @OptionGroup var generation: EvalGenerationOptions
@@ -102,7 +102,7 @@ struct EvalBFCLCommand: AsyncParsableCommand {
 
     @OptionGroup var common: EvalCommonOptions
 
-    @Option(name: .long, help: "Categories to score (comma-separated or repeated). Default: every category with a prediction (all with --oracle).")
+    @Option(name: .long, help: "Categories to score (comma-separated or repeated). Default: every category with a prediction (all with --oracle or --model).")
     var category: [String] = []
 
     @Option(name: .long, help: "BFCL data directory (BFCL_v4_<category>.json + possible_answer/). Default: $RESTSHAPER_BFCL_DIR or ./data/bfcl.")

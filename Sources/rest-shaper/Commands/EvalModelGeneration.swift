@@ -18,6 +18,9 @@ struct EvalGenerationOptions: ParsableArguments {
     @Option(name: .long, help: "With --model: generate and score only the first N items of each category / level.")
     var limit: Int?
 
+    @Option(name: .long, help: "With --model: also write every prompt as JSON lines {id, prompt} to this file.")
+    var writePrompts: String?
+
     @Flag(name: .long, help: "With --model: disable Qwen3 thinking (the generation prompt ends with an empty <think></think>).")
     var noThinking = false
 
@@ -45,6 +48,7 @@ struct ModelPredictionGenerator {
     let generator: GreedyGenerator
     let enableThinking: Bool
     let toolStyle: EvalGenerationOptions.ToolStyle
+    let promptsPath: String?
 
     /// Loads `DIR/config.json` + `model.safetensors` and the tokenizer on the CPU backend.
     init(modelDirectory: String, options: EvalGenerationOptions) throws {
@@ -59,6 +63,7 @@ struct ModelPredictionGenerator {
         generator = try GreedyGenerator(model: model, codec: codec, maxNewTokens: options.maxNewTokens)
         enableThinking = !options.noThinking
         toolStyle = options.toolStyle
+        promptsPath = options.writePrompts
         log("model: \(modelDirectory) (\(model.weights.scalarCount) parameters, vocab \(model.config.vocabSize)); tokenizer: \(tokenizerPath); greedy, ≤ \(options.maxNewTokens) new tokens, cpu")
     }
 
@@ -131,11 +136,25 @@ struct ModelPredictionGenerator {
     }
 
     private func generate(_ prompt: String, id: String, index: Int) throws -> String {
+        if let promptsPath {
+            let line = PyJSON.dumps(.object(JSONObject([("id", .string(id)), ("prompt", .string(prompt))])), ensureASCII: false) + "\n"
+            try appendLine(line, to: promptsPath, truncate: index == 0)
+        }
         let start = Date()
         let g = try generator.generate(prompt: prompt)
         let reason = if case .stop = g.finish { "stop" } else { "length" }
         log(String(format: "[%d] %@: %d prompt + %d new tokens (%@) in %.2f s", index + 1, id, g.promptTokens, g.ids.count, reason, Date().timeIntervalSince(start)))
         return g.text
+    }
+
+    private func appendLine(_ line: String, to path: String, truncate: Bool) throws {
+        if truncate || !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw ToolEvalError.unavailable("cannot write \(path)") }
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw ToolEvalError.unavailable("cannot write \(path)") }
+        defer { try? h.close() }
+        h.seekToEndOfFile()
+        h.write(Data(line.utf8))
     }
 
     private func log(_ line: String) {
