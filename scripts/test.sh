@@ -25,8 +25,8 @@ conformance_all() {
   local rc=0
   for f in Tests/ShapingTests/Fixtures/rest_vectors_visible.json Tests/ShapingTests/Fixtures/misalignment_demo.json \
            Tests/TokenizationTests/Fixtures/tokenizer_cases_visible.json \
-           Tests/ToolEvalTests/Fixtures/bfcl_checker_visible.jsonl Tests/ToolEvalTests/Fixtures/bfcl_decode_refs.jsonl \
-           Tests/ToolEvalTests/Fixtures/apibank_score_refs.jsonl Tests/ToolEvalTests/Fixtures/rlla_reward_refs_test.jsonl; do
+           Tests/ToolEvalTests/Fixtures/bfcl_checker_subset.jsonl Tests/ToolEvalTests/Fixtures/bfcl_decode_refs.jsonl \
+           Tests/ToolEvalTests/Fixtures/apibank/score_refs.jsonl Tests/RewardsTests/Fixtures/reward_refs_test.jsonl; do
     if [ ! -f "$f" ]; then echo "missing fixture $f"; rc=1; continue; fi
     printf '%-70s ' "$f"
     "$BIN" conformance "$f" --tokenizer "$TOK" | tail -1 || rc=1

@@ -27,12 +27,14 @@
 // T is the smallest value making that bound ≤ 1e−5 for the row length (T ≈ 26.8 for V = 151,936),
 // see ck_entropy_skip_threshold. Whether a block runs with the skip branch is decided from the
 // previous block's fraction of skippable groups (≥ 3/4), because a branch taken unpredictably costs
-// more than the exps it saves; blocks run without it still count skippable groups. The worst case (one value at the max, V−1 just below the
-// threshold) is built and checked in Tests/EntropyTests/SkipBoundTests.swift.
+// more than the exps it saves; blocks run without it still count skippable groups. The worst case
+// (one value at the max, V−1 just below the threshold) is built and checked in
+// Tests/EntropyTests/SkipBoundTests.swift.
 // NaN detection: a NaN reaches U through the FMA e·d (NaN·anything = NaN) in kept groups, and
 // skipped groups are tested with an unordered compare; +inf gives 2^{inf−inf} = NaN. Any
-// non-finite outcome makes the caller re-run the row in float64 (entropy_f64.c), which reports a
-// real NaN / +inf as an error and handles finite rows whose x·c overflows float.
+// non-finite outcome, or a reference m beyond 2^20 (see reference_ok), makes the caller re-run the
+// row in float64 (entropy_f64.c), which reports a real NaN / +inf as an error and computes finite
+// rows with huge logits exactly.
 // Reference check: Tests/EntropyTests/ReferenceTests.swift (float64 reference, every dtype).
 #include "ckernels.h"
 #include "entropy_internal.h"
@@ -162,7 +164,7 @@ static inline void rescale(double *s, double *u, float m, float m2) {
 }
 
 CK_AVX2_TARGET static CK_INLINE int row_generic(const void *row, int dtype, size_t vocab, float temperature, int skip,
-                                                float skip_t, float *out) {
+                                                float skip_t, float *out, size_t *skipped_groups) {
     const float c = (float)(1.4426950408889634 / (double)temperature);
     if (!isfinite(c)) return CK_ERR_NONFINITE;
     const double t2 = (double)skip_t * 1.4426950408889634;
@@ -185,6 +187,7 @@ CK_AVX2_TARGET static CK_INLINE int row_generic(const void *row, int dtype, size
                          : skipping ? run_block(row, start, n, dtype, MODE_SKIP, c, m, theta)
                                     : run_block(row, start, n, dtype, MODE_COUNT, c, m, theta);
             // Skip in the next block only when most groups of this one were skippable.
+            if (skip && skipping) *skipped_groups += b.skippable;
             if (skip) skipping = b.skippable * 4 >= b.groups * 3;
             if (b.nan || isnan(b.dmax) || b.dmax == INFINITY) return CK_ERR_NONFINITE;
             if (b.dmax > CK_REDO_LIMIT) {  // sums may have overflowed: redo against the new max
@@ -213,14 +216,14 @@ CK_AVX2_TARGET static CK_INLINE int row_generic(const void *row, int dtype, size
 
 // Compiled for AVX2 as a whole; callers check ck_cpu_has_avx2_fma_f16c() first.
 CK_AVX2_TARGET int ck_entropy_row_avx2(const void *row, int dtype, size_t vocab, float temperature, int skip, float t,
-                                       float *out) {
+                                       float *out, size_t *skipped_groups) {
     switch (dtype * 2 + (skip ? 1 : 0)) {
-    case CK_DTYPE_F32 * 2: return row_generic(row, CK_DTYPE_F32, vocab, temperature, 0, t, out);
-    case CK_DTYPE_F32 * 2 + 1: return row_generic(row, CK_DTYPE_F32, vocab, temperature, 1, t, out);
-    case CK_DTYPE_BF16 * 2: return row_generic(row, CK_DTYPE_BF16, vocab, temperature, 0, t, out);
-    case CK_DTYPE_BF16 * 2 + 1: return row_generic(row, CK_DTYPE_BF16, vocab, temperature, 1, t, out);
-    case CK_DTYPE_F16 * 2: return row_generic(row, CK_DTYPE_F16, vocab, temperature, 0, t, out);
-    case CK_DTYPE_F16 * 2 + 1: return row_generic(row, CK_DTYPE_F16, vocab, temperature, 1, t, out);
+    case CK_DTYPE_F32 * 2: return row_generic(row, CK_DTYPE_F32, vocab, temperature, 0, t, out, skipped_groups);
+    case CK_DTYPE_F32 * 2 + 1: return row_generic(row, CK_DTYPE_F32, vocab, temperature, 1, t, out, skipped_groups);
+    case CK_DTYPE_BF16 * 2: return row_generic(row, CK_DTYPE_BF16, vocab, temperature, 0, t, out, skipped_groups);
+    case CK_DTYPE_BF16 * 2 + 1: return row_generic(row, CK_DTYPE_BF16, vocab, temperature, 1, t, out, skipped_groups);
+    case CK_DTYPE_F16 * 2: return row_generic(row, CK_DTYPE_F16, vocab, temperature, 0, t, out, skipped_groups);
+    case CK_DTYPE_F16 * 2 + 1: return row_generic(row, CK_DTYPE_F16, vocab, temperature, 1, t, out, skipped_groups);
     default: return CK_ERR_ARGUMENT;
     }
 }
@@ -245,8 +248,9 @@ void ck_exp2_batch(const float *in, float *out, size_t n) {
     ck_exp2_batch_avx2(in, out, n);
 }
 #else
-int ck_entropy_row_avx2(const void *row, int dtype, size_t vocab, float temperature, int skip, float t, float *out) {
-    (void)row; (void)dtype; (void)vocab; (void)temperature; (void)skip; (void)t; (void)out;
+int ck_entropy_row_avx2(const void *row, int dtype, size_t vocab, float temperature, int skip, float t, float *out,
+                        size_t *skipped_groups) {
+    (void)row; (void)dtype; (void)vocab; (void)temperature; (void)skip; (void)t; (void)out; (void)skipped_groups;
     return CK_ERR_ARGUMENT;
 }
 void ck_exp2_batch(const float *in, float *out, size_t n) {

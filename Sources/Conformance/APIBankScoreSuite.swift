@@ -12,7 +12,10 @@ public enum APIBankScoreSuite: ConformanceSuite {
     }
 
     public static func run(path: String, context: ConformanceContext) throws -> ConformanceReport {
-        let directory = (path as NSString).deletingLastPathComponent
+        // The API-Bank items: `level-N.jsonl` beside the file, else `$RESTSHAPER_APIBANK_DIR`.
+        var directory = (path as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: directory + "/level-1.jsonl"),
+           let env = ProcessInfo.processInfo.environment["RESTSHAPER_APIBANK_DIR"] { directory = env }
         var answers: [String: PyValue] = [:]
         for item in try APIBankScorer.load(directory: directory) { answers[item.key] = item.answer }
         var report = ConformanceReport()

@@ -37,11 +37,14 @@ public enum BFCLCheckerSuite: ConformanceSuite {
         return report
     }
 
-    /// `bfcl/` beside the reference file, else `$RESTSHAPER_BFCL_DIR`.
+    /// The BFCL data folder: `bfcl/` beside the reference file or beside its folder, else
+    /// `$RESTSHAPER_BFCL_DIR`, else `./data/bfcl`.
     static func bfclDirectory(near path: String) -> String {
-        let sibling = (path as NSString).deletingLastPathComponent + "/bfcl"
-        if FileManager.default.fileExists(atPath: sibling + "/possible_answer") { return sibling }
-        return ProcessInfo.processInfo.environment["RESTSHAPER_BFCL_DIR"] ?? sibling
+        let folder = (path as NSString).deletingLastPathComponent
+        var candidates = [folder + "/bfcl", (folder as NSString).deletingLastPathComponent + "/bfcl"]
+        if let env = ProcessInfo.processInfo.environment["RESTSHAPER_BFCL_DIR"] { candidates.append(env) }
+        candidates.append("data/bfcl")
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/possible_answer") } ?? candidates[0]
     }
 }
 

@@ -33,6 +33,17 @@ public enum EntropyKernel {
     public static func entropies(logits: UnsafeRawBufferPointer, dtype: LogitsDType, rows: Int, vocab: Int,
                                  temperature: Float = 1, threads: Int = 0, kernel: Variant = .automatic,
                                  into out: UnsafeMutableBufferPointer<Float>) throws {
+        try entropiesCountingSkips(logits: logits, dtype: dtype, rows: rows, vocab: vocab, temperature: temperature,
+                                   threads: threads, kernel: kernel, into: out)
+    }
+
+    /// ``entropies(logits:dtype:rows:vocab:temperature:threads:kernel:into:)`` that also returns how
+    /// many groups of 32 logits the skipping kernel did not exponentiate (for benchmarks; 0 for
+    /// `.plain` and `.portable`). Divide by rows × ⌈vocab/32⌉ for the skipped fraction.
+    @discardableResult
+    public static func entropiesCountingSkips(logits: UnsafeRawBufferPointer, dtype: LogitsDType, rows: Int, vocab: Int,
+                                              temperature: Float = 1, threads: Int = 0, kernel: Variant = .automatic,
+                                              into out: UnsafeMutableBufferPointer<Float>) throws -> Int {
         guard rows >= 0, vocab > 0 else { throw EntropyError.shape("rows must be ≥ 0 and vocab > 0 (rows \(rows), vocab \(vocab))") }
         let (elements, overflow) = rows.multipliedReportingOverflow(by: vocab)
         guard !overflow, elements.multipliedReportingOverflow(by: dtype.byteWidth).partialValue == logits.count,
@@ -42,10 +53,12 @@ public enum EntropyKernel {
         guard out.count >= rows else { throw EntropyError.shape("output holds \(out.count) values, need \(rows)") }
         guard temperature.isFinite, temperature > 0 else { throw EntropyError.temperature(temperature) }
         guard threads >= 0 else { throw EntropyError.shape("threads must be ≥ 0, got \(threads)") }
-        if rows == 0 { return }
-        let st = ck_entropy_rows(logits.baseAddress, dtype.ckCode, rows, vocab, vocab, temperature,
-                                 Int32(clamping: threads), kernel.code, out.baseAddress)
+        if rows == 0 { return 0 }
+        var skipped = 0
+        let st = ck_entropy_rows_stats(logits.baseAddress, dtype.ckCode, rows, vocab, vocab, temperature,
+                                       Int32(clamping: threads), kernel.code, out.baseAddress, &skipped)
         try check(st)
+        return skipped
     }
 
     /// Entropy estimated from the `k` largest logits of each row (row-major [rows, k], already at

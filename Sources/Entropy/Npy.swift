@@ -135,7 +135,12 @@ public final class LogitsFile {
         guard fstat(fd, &st) == 0 else { throw EntropyError.file("cannot stat \(path)") }
         let size = Int(st.st_size)
         guard size > 0 else { throw EntropyError.file("\(path) is empty") }
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+        #if os(Linux)
+        let flags = MAP_PRIVATE | MAP_POPULATE  // fault the pages in now, not inside the kernel's timing
+        #else
+        let flags = MAP_PRIVATE
+        #endif
+        guard let p = mmap(nil, size, PROT_READ, flags, fd, 0), p != MAP_FAILED else {
             throw EntropyError.file("cannot map \(path)")
         }
         base = p

@@ -105,9 +105,9 @@ struct Parser {
         pos = p
         let text = UnsafeBufferPointer(rebasing: bytes[start..<p])
         if isFloat {
-            // Swift's Double(String) is correctly rounded (as Python's float()); overflow gives ±inf.
-            let s = String(decoding: text, as: UTF8.self)
-            guard let d = Double(s) else { throw fail("Expecting value", start) }
+            if let d = fastDouble(start: start, intEnd: intEnd, end: p) { return .double(d) }
+            // Swift's Double(_: Substring) is correctly rounded (as Python's float()); overflow gives ±inf.
+            guard let d = Self.slowDouble(text) else { throw fail("Expecting value", start) }
             return .double(d)
         }
         // Fast path: up to 18 digits always fit in Int.
@@ -125,6 +125,57 @@ struct Parser {
         let s = String(decoding: text, as: UTF8.self)
         if let v = Int(s) { return .int(v) }
         return .bigInt(s)
+    }
+
+    static let exactPowersOf10: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+
+    /// Clinger's fast path: when the decimal significand is below 2^53 and the power of ten is
+    /// exact (|e| ≤ 22), one IEEE multiply or divide of two exact values is the correctly rounded
+    /// result. Returns nil when the slow (string) path is needed.
+    func fastDouble(start: Int, intEnd: Int, end: Int) -> Double? {
+        var p = start
+        let negative = bytes[p] == UInt8(ascii: "-")
+        if negative { p += 1 }
+        var mant: UInt64 = 0
+        var digits = 0
+        var fracDigits = 0
+        while p < intEnd { mant = mant &* 10 &+ UInt64(bytes[p] &- 0x30); digits += 1; p += 1 }
+        if p < end, bytes[p] == UInt8(ascii: ".") {
+            p += 1
+            while p < end, Self.isDigit(bytes[p]) {
+                mant = mant &* 10 &+ UInt64(bytes[p] &- 0x30); digits += 1; fracDigits += 1; p += 1
+            }
+        }
+        guard digits <= 19 else { return nil }
+        var exp = 0
+        if p < end {  // exponent part: [eE][+-]?digits
+            p += 1
+            var expNegative = false
+            if bytes[p] == UInt8(ascii: "+") || bytes[p] == UInt8(ascii: "-") { expNegative = bytes[p] == UInt8(ascii: "-"); p += 1 }
+            guard end - p <= 4 else { return nil }
+            while p < end { exp = exp * 10 + Int(bytes[p] &- 0x30); p += 1 }
+            if expNegative { exp = -exp }
+        }
+        let e10 = exp - fracDigits
+        if mant == 0 { return negative ? -0.0 : 0.0 }
+        guard mant <= 1 << 53, e10 >= -22, e10 <= 22 else { return nil }
+        let m = Double(mant)
+        let d = e10 < 0 ? m / Self.exactPowersOf10[-e10] : m * Self.exactPowersOf10[e10]
+        return negative ? -d : d
+    }
+
+    /// Correctly rounded conversion of a JSON float literal (the grammar was already checked).
+    static func slowDouble(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
+        // Small literals go through a stack buffer: no heap String.
+        if text.count < 64 {
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buf -> Double? in
+                _ = buf.initialize(from: text)
+                let s = Substring(decoding: UnsafeBufferPointer(rebasing: buf[..<text.count]), as: UTF8.self)
+                return Double(s)
+            }
+        }
+        return Double(String(decoding: text, as: UTF8.self))
     }
 
     /// A string starting at the opening quote. Strict: raw control characters are errors.

@@ -11,6 +11,16 @@ public enum PyJSON {
         return try result.get()
     }
 
+    /// Parses a substring (e.g. one line of a larger text) without copying it first.
+    public static func loads(_ text: Substring) throws(JSONError) -> JSONValue {
+        var text = text
+        let result: Result<JSONValue, JSONError> = text.withUTF8 { buf in
+            var p = Parser(buf)
+            do throws(JSONError) { return .success(try p.parseDocument()) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     /// Parses UTF-8 bytes. Invalid UTF-8 is an error (Python's `json.loads(bytes)` raises too).
     public static func loads(_ bytes: [UInt8]) throws(JSONError) -> JSONValue {
         let result: Result<JSONValue, JSONError> = bytes.withUnsafeBufferPointer { buf in

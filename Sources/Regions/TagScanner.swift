@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A structural event in a response: a tag written in text (or as an added token) or a special token.
 struct TagMark {
     enum Kind: UInt8 {
@@ -32,9 +38,12 @@ enum TagScanner {
 
     /// Appends every tag in `bytes[start..<end]` to `marks`, left to right, non-overlapping.
     static func scan(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into marks: inout [TagMark]) {
+        guard start < end, let base = bytes.baseAddress else { return }
         var i = start
         while i < end {
-            if bytes[i] != 0x3C /* < */ { i &+= 1; continue }
+            // memchr is vectorised: most bytes are not '<'.
+            guard let hit = memchr(base + i, 0x3C /* < */, end - i) else { return }
+            i = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
             var matched = false
             for (tag, kind) in table where i + tag.count <= end && matches(tag, bytes, i) {
                 marks.append(TagMark(kind: kind, start: i, end: i + tag.count))

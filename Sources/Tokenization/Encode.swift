@@ -40,22 +40,76 @@ extension Tokenizer {
     /// Encodes text exactly as HF `tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)`.
     public func encode(_ text: String) -> Encoding {
         var text = text
-        return text.withUTF8 { encodeUTF8($0, wantOffsets: true) }
+        return text.withUTF8 { buf -> Encoding in
+            let st = encodeUTF8(buf)
+            var byteOffsets: [Range<Int>] = []
+            byteOffsets.reserveCapacity(st.ids.count)
+            for k in 0..<st.ids.count { byteOffsets.append(st.starts[k] ..< max(st.starts[k], st.ends[k])) }
+            guard let p = buf.baseAddress, !isASCII(buf) else {
+                return Encoding(ids: st.ids, offsets: byteOffsets, byteOffsets: byteOffsets)
+            }
+            var starts = CodePointCursor(p, buf.count), ends = CodePointCursor(p, buf.count)
+            let offsets = byteOffsets.map { r -> Range<Int> in
+                let s = starts.index(atByte: r.lowerBound)
+                return s ..< max(s, ends.index(atByte: r.upperBound))
+            }
+            return Encoding(ids: st.ids, offsets: offsets, byteOffsets: byteOffsets)
+        }
     }
 
     /// Only the ids of `encode` (skips the offset conversion).
     public func encodeIDs(_ text: String) -> [Int32] {
         var text = text
-        return text.withUTF8 { encodeUTF8($0, wantOffsets: false).ids }
+        return text.withUTF8 { encodeUTF8($0).ids }
     }
 
-    func encodeUTF8(_ buf: UnsafeBufferPointer<UInt8>, wantOffsets: Bool) -> Encoding {
+    /// The ids and code point offsets of `encode` as flat arrays (token `i` covers characters
+    /// `starts[i] ..< ends[i]`), without building ranges or byte offsets: the cheapest form for the
+    /// `released` profile, which re-tokenises every decoded rollout.
+    public func encodeCodePointOffsets(_ text: String) -> (ids: [Int32], starts: [Int32], ends: [Int32]) {
+        var text = text
+        return text.withUTF8 { buf in
+            let st = encodeUTF8(buf)
+            var starts = [Int32](repeating: 0, count: st.ids.count), ends = starts
+            if let p = buf.baseAddress, !isASCII(buf) {
+                var sc = CodePointCursor(p, buf.count), ec = CodePointCursor(p, buf.count)
+                for k in 0..<st.ids.count {
+                    let s = sc.index(atByte: st.starts[k])
+                    starts[k] = Int32(s)
+                    ends[k] = Int32(max(s, ec.index(atByte: st.ends[k])))
+                }
+            } else {
+                for k in 0..<st.ids.count {
+                    starts[k] = Int32(st.starts[k])
+                    ends[k] = Int32(max(st.starts[k], st.ends[k]))
+                }
+            }
+            return (st.ids, starts, ends)
+        }
+    }
+
+    @inline(__always)
+    func isASCII(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = buf.count
+        guard let p = buf.baseAddress else { return true }
+        let raw = UnsafeRawPointer(p)
+        while i + 8 <= n {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < n { if p[i] >= 0x80 { return false }; i += 1 }
+        return true
+    }
+
+    /// Tokenises the whole text: ids plus the original byte range of each.
+    func encodeUTF8(_ buf: UnsafeBufferPointer<UInt8>) -> EncodeState {
         var st = EncodeState()
         let n = buf.count
         st.ids.reserveCapacity(n / 3 + 4)
         st.starts.reserveCapacity(n / 3 + 4)
         st.ends.reserveCapacity(n / 3 + 4)
-        guard let p = buf.baseAddress, n > 0 else { return Encoding(ids: [], offsets: [], byteOffsets: []) }
+        guard let p = buf.baseAddress, n > 0 else { return st }
         var pos = 0
         while let (ms, me, id) = rawMatcher.nextMatch(p, from: pos, end: n) {
             if ms > pos { encodeSegment(p, n, pos, ms, &st) }
@@ -63,28 +117,7 @@ extension Tokenizer {
             pos = me
         }
         if pos < n { encodeSegment(p, n, pos, n, &st) }
-        if !wantOffsets { return Encoding(ids: st.ids, offsets: [], byteOffsets: []) }
-
-        var byteOffsets: [Range<Int>] = []
-        byteOffsets.reserveCapacity(st.ids.count)
-        for k in 0..<st.ids.count { byteOffsets.append(st.starts[k] ..< max(st.starts[k], st.ends[k])) }
-        var ascii = true
-        for i in 0..<n where p[i] >= 0x80 { ascii = false; break }
-        if ascii { return Encoding(ids: st.ids, offsets: byteOffsets, byteOffsets: byteOffsets) }
-        // Code point index of every byte position (continuation bytes share their character's index).
-        var cp = [Int](repeating: 0, count: n + 1)
-        var count = 0
-        for i in 0..<n {
-            if p[i] & 0xC0 != 0x80 { count += 1 }
-            cp[i] = count - 1
-        }
-        cp[n] = count
-        let offsets = byteOffsets.map { r -> Range<Int> in
-            let s = r.lowerBound >= n ? count : cp[r.lowerBound]
-            let e = r.upperBound >= n ? count : (r.upperBound == r.lowerBound ? s : cp[r.upperBound - 1] + 1)
-            return s ..< max(s, e)
-        }
-        return Encoding(ids: st.ids, offsets: offsets, byteOffsets: byteOffsets)
+        return st
     }
 
     /// One stretch of text between raw added tokens: normalise if needed, then tokenise.
@@ -215,6 +248,29 @@ extension Tokenizer {
     }
 }
 
+/// Converts character-boundary byte positions of a UTF-8 text to code point indices, moving forward
+/// (the positions asked for are almost always non-decreasing; a step back rescans from the start).
+struct CodePointCursor {
+    let p: UnsafePointer<UInt8>
+    let n: Int
+    var byte = 0
+    var index = 0
+
+    init(_ p: UnsafePointer<UInt8>, _ n: Int) { self.p = p; self.n = n }
+
+    /// Number of characters that start before byte `b` (the index of the character starting at `b`).
+    @inline(__always)
+    mutating func index(atByte b: Int) -> Int {
+        let target = min(max(b, 0), n)
+        if target < byte { byte = 0; index = 0 }
+        while byte < target {
+            if p[byte] & 0xC0 != 0x80 { index += 1 }
+            byte += 1
+        }
+        return index
+    }
+}
+
 @inline(__always)
 func appendUTF8(_ v: UInt32, _ out: inout [UInt8]) {
     if v < 0x80 { out.append(UInt8(v)) }
@@ -224,26 +280,5 @@ func appendUTF8(_ v: UInt32, _ out: inout [UInt8]) {
     } else {
         out.append(UInt8(0xF0 | v >> 18)); out.append(UInt8(0x80 | (v >> 12) & 0x3F))
         out.append(UInt8(0x80 | (v >> 6) & 0x3F)); out.append(UInt8(0x80 | v & 0x3F))
-    }
-}
-
-/// The Qwen Split pre-tokenizer on its own (no normalisation, no added tokens), for tests and inspection.
-public enum PreTokenizer {
-    /// The pieces HF's Split(Isolated) with the Qwen regex cuts `text` into.
-    public static func split(_ text: String) -> [String] {
-        var text = text
-        return text.withUTF8 { buf -> [String] in
-            guard let p = buf.baseAddress else { return [] }
-            var out: [String] = []
-            QwenPreTokenizer.asciiClass.withUnsafeBufferPointer { table in
-                var i = 0
-                while i < buf.count {
-                    let j = QwenPreTokenizer.next(p, i, buf.count, table)
-                    out.append(String(decoding: UnsafeBufferPointer(rebasing: buf[i..<j]), as: UTF8.self))
-                    i = j
-                }
-            }
-            return out
-        }
     }
 }

@@ -129,3 +129,24 @@ enum QwenPreTokenizer {
         return j
     }
 }
+
+/// The Qwen Split pre-tokenizer on its own (no normalisation, no added tokens), for tests and inspection.
+public enum PreTokenizer {
+    /// The pieces HF's Split(Isolated) with the Qwen regex cuts `text` into.
+    public static func split(_ text: String) -> [String] {
+        var text = text
+        return text.withUTF8 { buf -> [String] in
+            guard let p = buf.baseAddress else { return [] }
+            var out: [String] = []
+            QwenPreTokenizer.asciiClass.withUnsafeBufferPointer { table in
+                var i = 0
+                while i < buf.count {
+                    let j = QwenPreTokenizer.next(p, i, buf.count, table)
+                    out.append(String(decoding: UnsafeBufferPointer(rebasing: buf[i..<j]), as: UTF8.self))
+                    i = j
+                }
+            }
+            return out
+        }
+    }
+}

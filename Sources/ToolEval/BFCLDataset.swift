@@ -45,6 +45,10 @@ public struct BFCLEntry: Sendable {
     public var functions: [PyValue]
     /// `ground_truth`: one `{func: {param: [accepted values]}}` per expected call; empty for relevance categories.
     public var groundTruth: [PyValue]
+
+    public init(id: String, category: String, functions: [PyValue], groundTruth: [PyValue]) {
+        self.id = id; self.category = category; self.functions = functions; self.groundTruth = groundTruth
+    }
 }
 
 /// BFCL questions and possible answers read from a `bfcl-eval`-style data directory

@@ -1,6 +1,6 @@
 /// A token of Java or JavaScript source, with its UTF-16-independent scalar offsets into the source.
 struct CToken: Sendable {
-    enum Kind: Sendable { case identifier, number, string, char, template, punct, end }
+    enum Kind: Sendable { case identifier, number, string, char, template, regex, punct, end }
     var kind: Kind
     var text: String
     var start: Int
@@ -14,6 +14,17 @@ struct CToken: Sendable {
 /// `>` is always a single token so generic types close, shifts are re-joined by the parsers).
 struct CFamilyTokenizer {
     enum Dialect { case java, javascript }
+
+    /// Whether a token ends an operand (then `/` is division, not the start of a regex literal).
+    static func endsOperand(_ t: CToken) -> Bool {
+        switch t.kind {
+        case .identifier:
+            return !["return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case", "do", "else"].contains(t.text)
+        case .number, .string, .char, .template, .regex: return true
+        case .punct: return t.text == ")" || t.text == "]" || t.text == "}"
+        case .end: return false
+        }
+    }
 
     static func tokenize(_ source: [Unicode.Scalar], dialect: Dialect) -> [CToken]? {
         var out: [CToken] = []
@@ -45,7 +56,23 @@ struct CFamilyTokenizer {
             }
             let start = i
             var kind: CToken.Kind
-            if isIdentStart(c) {
+            if dialect == .javascript, c == "/", !(out.last.map(endsOperand) ?? false) {
+                // A regular expression literal (where an operand is expected): /…/flags.
+                i += 1
+                var inClass = false
+                while true {
+                    guard i < n, source[i] != "\n" else { return nil }
+                    let d = source[i]
+                    if d == "\\" { i += 2; continue }
+                    if d == "[" { inClass = true } else if d == "]" { inClass = false }
+                    else if d == "/" && !inClass { i += 1; break }
+                    i += 1
+                }
+                // tree-sitter-javascript's flags are /[a-z]+/: anything else glued on is an error.
+                while i < n, source[i].value >= 97, source[i].value <= 122 { i += 1 }
+                if i < n, isIdentPart(source[i]) { return nil }
+                kind = .regex
+            } else if isIdentStart(c) {
                 while i < n, isIdentPart(source[i]) { i += 1 }
                 kind = .identifier
             } else if isDigit(c) || (c == "." && isDigit(at(i + 1))) {

@@ -235,7 +235,7 @@ struct JSParser {
         let start = tok.start
         let t = tok
         switch t.kind {
-        case .number, .string, .template:
+        case .number, .string, .template, .regex:
             p += 1
             return node(.literal, start)
         case .identifier:

@@ -52,3 +52,13 @@ extension PyValue {
     /// The value after a `json.dumps`/`json.loads` round trip (what a reference file stores).
     public var jsonRoundTripped: PyValue { PyValue(json: json) }
 }
+
+extension PyValue {
+    /// Parses JSON text (Python `json.loads` semantics) into a Python value (`__tuple__` objects become tuples).
+    public static func parse(json text: String) throws(JSONError) -> PyValue {
+        PyValue(json: try PyJSON.loads(text))
+    }
+
+    /// `json.dumps` of the value (tuples written as `{"__tuple__": [...]}`).
+    public var jsonText: String { PyJSON.dumps(json) }
+}

@@ -46,7 +46,7 @@ public final class GRPOTrainer: @unchecked Sendable {
     public internal(set) var step = 0
     /// Completed warm-up steps.
     public internal(set) var warmupDone = 0
-    var rng: SplitMix64
+    var rng: TrainerRNG
     var cursor = 0
     let reference: Qwen3Model?
     let grads: ParameterSet
@@ -62,7 +62,7 @@ public final class GRPOTrainer: @unchecked Sendable {
         self.config = config; self.model = model; self.codec = codec; self.shaper = shaper; self.examples = examples
         optimizer = AdamW(model: model, lr: config.lr, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm)
         grads = ParameterSet(specs: model.weights.specs, backend: model.backend)
-        rng = SplitMix64(seed: config.seed ^ 0x5EED)
+        rng = TrainerRNG(seed: config.seed ^ 0x5EED)
         pad = codec.specialID("<|endoftext|>") ?? 0
         stopIDs = Set(config.stopTokens.compactMap { codec.specialID($0) })
         if config.klCoef > 0 {

@@ -19,7 +19,7 @@ public final class Qwen3Model: @unchecked Sendable {
 
     /// Norm weights 1, every matrix N(0, 0.02²) (HF's `initializer_range`), deterministic per seed.
     public func randomInit(seed: UInt64, std: Double = 0.02) {
-        var rng = SplitMix64(seed: seed)
+        var rng = TrainerRNG(seed: seed)
         for (spec, t) in zip(weights.specs, weights.tensors) {
             if spec.shape.count == 1 {
                 backend.fill(t, value: 1)

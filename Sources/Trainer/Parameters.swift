@@ -64,9 +64,9 @@ extension ModelConfig {
     }
 }
 
-/// SplitMix64: a small deterministic generator for weight init and sampling (reproducible
+/// TrainerRNG: a small deterministic generator for weight init and sampling (reproducible
 /// across platforms, unlike `SystemRandomNumberGenerator`).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+public struct TrainerRNG: RandomNumberGenerator, Sendable {
     public var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {

@@ -18,7 +18,7 @@ public struct Sampler: Sendable {
     /// Returns each row's sampled ids, ending with the first stop id when one was drawn
     /// (which is kept: `<|im_end|>` belongs to the response, as in the ToolRL data).
     public func sample(prompt: [Int32], n: Int, options: SamplingOptions, stopIDs: Set<Int32>,
-                       rng: inout SplitMix64) throws -> [[Int32]] {
+                       rng: inout TrainerRNG) throws -> [[Int32]] {
         guard !prompt.isEmpty, n > 0 else { throw TrainerError.data("empty prompt or n = 0") }
         let vocab = model.config.vocabSize
         let cache = KVCache(model: model, batch: n, capacity: prompt.count + options.maxNewTokens)
@@ -41,7 +41,7 @@ public struct Sampler: Sendable {
     }
 
     /// Temperature + nucleus (top-p) sampling from one row of logits; temperature 0 = greedy.
-    public static func draw(_ row: ArraySlice<Float>, temperature: Float, topP: Float, rng: inout SplitMix64) -> Int32 {
+    public static func draw(_ row: ArraySlice<Float>, temperature: Float, topP: Float, rng: inout TrainerRNG) -> Int32 {
         let base = row.startIndex
         if temperature <= 0 {
             var best = base

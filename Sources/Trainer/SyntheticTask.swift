@@ -49,7 +49,7 @@ public struct SyntheticToolTask: Sendable {
 
     /// A deterministic example for `index` (the tool and digits come from a hash of it).
     public func example(_ index: Int, seed: UInt64 = 0) -> TaskExample {
-        var rng = SplitMix64(seed: seed &+ UInt64(index) &* 0x9E37_79B9)
+        var rng = TrainerRNG(seed: seed &+ UInt64(index) &* 0x9E37_79B9)
         _ = rng.next()
         let tool = Self.tools[Int(rng.next() % UInt64(Self.tools.count))]
         let arg = (0..<digits).map { _ in String(rng.next() % 10) }.joined()

@@ -26,7 +26,7 @@ public enum TrainBenchmark {
                            iterations: Int = 5) throws -> Result {
         let model = try Qwen3Model(config: config, backend: backend)
         model.randomInit(seed: 1)
-        var rng = SplitMix64(seed: 2)
+        var rng = TrainerRNG(seed: 2)
         let n = batch * seq
         let ids = (0..<n).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) }
         let targets = (0..<n).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) }

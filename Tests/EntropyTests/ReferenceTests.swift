@@ -48,7 +48,8 @@ import Entropy
             #expect(abs(Double(flat[0]) - log(151_936.0)) <= 1e-4)
             var one = [Float](repeating: -.infinity, count: 10_000)
             one[9_999] = 5
-            #expect(try kernelEntropies([one], dtype: dtype)[0] <= 1e-12)  // masked lanes add ~1e−32
+            let h = try kernelEntropies([one], dtype: dtype)[0]
+            #expect(h >= 0 && h <= 1e-6, "one finite value: \(h)")  // float exp2 rounding: ~2e−8
         }
     }
 

@@ -14,6 +14,8 @@ import PyJSON
             // Bytes overload agrees.
             let vb = try PyJSON.loads(Array(input.utf8))
             #expect(PyJSON.dumps(vb) == dflt)
+            let vs = try PyJSON.loads(("[" + input + "]").dropFirst().dropLast())
+            #expect(PyJSON.dumps(vs) == dflt)
         }
     }
 
@@ -122,5 +124,59 @@ import PyJSON
         do { _ = try PyJSON.loads("[1,\n 2 x]") } catch {
             #expect(error.offset == 7 && error.line == 2 && error.column == 4 && error.message == "Expecting ',' delimiter")
         }
+    }
+}
+
+/// The parser's fast float path must agree bit for bit with a correctly rounded conversion.
+@Suite struct FloatParsingTests {
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func agreesWithCorrectlyRoundedConversion() throws {
+        var rng = SplitMix(state: 42)
+        for _ in 0..<20_000 {
+            let intDigits = Int.random(in: 1...10, using: &rng)
+            let fracDigits = Int.random(in: 0...12, using: &rng)
+            var s = Bool.random(using: &rng) ? "-" : ""
+            s += String(Int.random(in: 1...9, using: &rng))
+            for _ in 1..<intDigits { s += String(Int.random(in: 0...9, using: &rng)) }
+            if fracDigits > 0 || Bool.random(using: &rng) {
+                s += "."
+                for _ in 0..<max(fracDigits, 1) { s += String(Int.random(in: 0...9, using: &rng)) }
+            }
+            if Int.random(in: 0..<3, using: &rng) == 0 { s += "e" + String(Int.random(in: -30...30, using: &rng)) }
+            guard s.contains(".") || s.contains("e") else { continue }
+            let v = try PyJSON.loads(s)
+            let want = try #require(Double(s))
+            #expect(v.doubleValue?.bitPattern == want.bitPattern, "\(s)")
+        }
+    }
+
+    @Test func signedZeroAndLimits() throws {
+        #expect(try PyJSON.loads("-0.0").doubleValue?.bitPattern == (-0.0).bitPattern)
+        #expect(try PyJSON.loads("0e999999").doubleValue == 0)
+        #expect(try PyJSON.loads("1e999999").doubleValue == .infinity)
+        #expect(try PyJSON.loads("9007199254740993.0").doubleValue == 9007199254740992.0)
+        #expect(try PyJSON.loads("123456789012345678901234567890.5").doubleValue == 1.2345678901234568e29)
+    }
+}
+
+@Suite struct StrictEqualityTests {
+    @Test func literalsAndStrictEquality() throws {
+        let v: JSONValue = ["a": [1, 2.5, "x", nil, true], "b": ["c": 1]]
+        #expect(try PyJSON.loads(#"{"b": {"c": 1}, "a": [1, 2.5, "x", null, true]}"#) == v)
+        #expect(PyJSON.dumps(v) == #"{"a": [1, 2.5, "x", null, true], "b": {"c": 1}}"#)
+        #expect(JSONValue.int(1) != .double(1.0) && JSONValue.int(1) != .bool(true))
+        #expect(JSONValue.int(1).pyEquals(.double(1.0)) && JSONValue.int(1).pyEquals(.bool(true)))
+        #expect(JSONValue.array([1, 2]) != [2, 1])
+        #expect(JSONValue.double(.nan) != .double(.nan))
     }
 }

@@ -73,3 +73,48 @@ func fixture(_ name: String, _ ext: String) throws -> [UInt8] {
         #expect(passed == rows)
     }
 }
+
+@Suite struct WholeFileReports {
+    @Test func vectorsReport() throws {
+        let doc = try PyJSON.loads(try fixture("rest_vectors_visible", "json"))
+        let report = try RewardConformance.checkVectors(doc)
+        #expect(report.summary == "26 passed, 0 failed")
+        #expect(try RewardConformance.checkVectors(doc, variant: "toolrl").failed > 0)
+    }
+
+    @Test func referenceLinesReport() throws {
+        let text = String(decoding: try fixture("reward_refs_test", "jsonl"), as: UTF8.self)
+        #expect(RewardConformance.checkReferenceLines(text).summary == "495 passed, 0 failed")
+        let broken = RewardConformance.checkReferenceLines("{\"index\": 1}\nnot json\n")
+        #expect(broken.passed == 0 && broken.failed == 2)
+    }
+}
+
+@Suite struct RecordedErrors {
+    let configs = [RewardConformance.Config(name: "default", options: RewardOptions(), step: 0)]
+    let badGT = "<think> ... </think>\n<tool_call>\n{bad\n</tool_call>"
+    let goodGT = "<think> ... </think>\n<tool_call>\n{\"name\": \"f\", \"parameters\": {}}\n</tool_call>"
+    let solution = chat("<think>x</think>\n<tool_call>\n{\"name\": \"f\", \"parameters\": {}}\n</tool_call>")
+
+    func vectorsCase(gt: String, rewards: JSONValue?, error: String? = nil) -> JSONValue {
+        var o = JSONObject([("id", "x"), ("solution_str", .string(solution)), ("ground_truth", .string(gt))])
+        if let rewards { o["rewards"] = rewards }
+        if let error { o["error"] = .string(error) }
+        return .object(o)
+    }
+
+    @Test func recordedErrorMustBeRaised() {
+        #expect(RewardConformance.check(caseJSON: vectorsCase(gt: badGT, rewards: ["error": "JSONDecodeError"]), configs: configs) == nil)
+        #expect(RewardConformance.check(caseJSON: vectorsCase(gt: badGT, rewards: ["default": ["error": "ValueError"]]), configs: configs) == nil)
+        #expect(RewardConformance.check(caseJSON: vectorsCase(gt: goodGT, rewards: ["error": "JSONDecodeError"]), configs: configs) != nil)
+        #expect(RewardConformance.check(caseJSON: vectorsCase(gt: badGT, rewards: ["default": ["score": 4, "format": 1, "correctness": 3, "length": 0]]), configs: configs) != nil)
+        #expect(RewardConformance.check(caseJSON: vectorsCase(gt: goodGT, rewards: ["default": ["score": 4, "format": 1, "correctness": 3, "length": 0]]), configs: configs) == nil)
+    }
+
+    @Test func caseLevelErrorWithoutRewards() {
+        #expect(RewardConformance.check(caseJSON: vectorsCase(gt: badGT, rewards: nil, error: "JSONDecodeError"), configs: configs) == nil)
+        #expect(RewardConformance.check(caseJSON: vectorsCase(gt: goodGT, rewards: nil, error: "IndexError"), configs: configs) == nil)
+        #expect(RewardConformance.check(caseJSON: vectorsCase(gt: badGT, rewards: nil, error: "IndexError"), configs: configs) != nil)
+        #expect(RewardConformance.check(caseJSON: vectorsCase(gt: goodGT, rewards: nil), configs: configs) != nil)
+    }
+}

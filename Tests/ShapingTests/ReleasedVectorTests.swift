@@ -107,3 +107,27 @@ struct ReleasedVectorTests {
         #expect(WeightConformance.check(bad, codec: codec)?.contains("zero mismatch") == true)
     }
 }
+
+@Suite("vectors file shapes")
+struct VectorFileTests {
+    @Test("recorded errors: per step, per case, or for the whole weights_by_step")
+    func errorShapes() throws {
+        let json = """
+        {"kind": "rest-vectors", "weight_steps": [0, 100], "cases": [
+          {"id": "a", "token_ids": [1, 2], "loss_mask": [1, 1], "weights_by_step": {"0": {"error": "StopIteration"}, "100": [0.5, 1.5]}},
+          {"id": "b", "token_ids": [1], "loss_mask": [1], "error": "RuntimeError"},
+          {"id": "c", "token_ids": [1], "loss_mask": [1], "weights_by_step": {"error": "RuntimeError"}},
+          {"id": "reward-only", "token_ids": [1], "loss_mask": [1]}
+        ]}
+        """
+        let cases = try WeightCase.load(jsonData: Data(json.utf8))
+        #expect(cases.map(\.id) == ["a", "b", "c"])
+        #expect(cases[0].expected.map(\.step) == [0, 100] && cases[0].expected[0].value == .error("StopIteration"))
+        #expect(cases[0].expected[1].value == .weights([0.5, 1.5]))
+        #expect(cases[1].expected.map(\.value) == [.error("RuntimeError"), .error("RuntimeError")])
+        #expect(cases[2].expected.count == 2)
+        #expect(throws: WeightVectorsError.self) {
+            try WeightCase.load(jsonData: Data(#"{"cases": [{"id": "x", "token_ids": [1], "loss_mask": ["a"], "weights_by_step": {}}]}"#.utf8))
+        }
+    }
+}

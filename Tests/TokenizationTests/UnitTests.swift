@@ -8,6 +8,8 @@ import Tokenization
     @Test func contractionsAreCaseInsensitive() {
         #expect(PreTokenizer.split("It's THEY'LL we'Re I'M you'VE he'D don'T") ==
                 ["It", "'s", " THEY", "'LL", " we", "'Re", " I", "'M", " you", "'VE", " he", "'D", " don", "'T"])
+        // Oniguruma's case-insensitive 's also matches 'ſ (U+017F folds to s), as HF does.
+        #expect(PreTokenizer.split("a'ſb") == ["a", "'ſ", "b"])
         // Not a contraction: the quote joins the letters after it.
         #expect(PreTokenizer.split("'hello 'x") == ["'hello", " '", "x"])
     }

@@ -16,7 +16,7 @@ import Trainer
         let cfg = Fx.tinyConfig(tied: tied)
         let m = try Fx.randomModel(cfg, seed: tied ? 21 : 20, std: 0.4)
         let batch = 2, time = 6
-        var rng = SplitMix64(seed: 4)
+        var rng = TrainerRNG(seed: 4)
         let ids = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(cfg.vocabSize)) }
         let targets = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(cfg.vocabSize)) }
         let coef = (0..<batch * time).map { _ in Float(rng.normal()) }

@@ -36,7 +36,7 @@ enum Fx {
     /// A model whose every tensor (norms included) is random, so no weight is a no-op.
     static func randomModel(_ config: ModelConfig, seed: UInt64, std: Double = 0.3) throws -> Qwen3Model {
         let m = try Qwen3Model(config: config, backend: CPUBackend())
-        var rng = SplitMix64(seed: seed)
+        var rng = TrainerRNG(seed: seed)
         for (spec, t) in zip(m.weights.specs, m.weights.tensors) {
             let vals = (0..<spec.count).map { _ in spec.shape.count == 1 ? Float(1 + 0.2 * rng.normal()) : Float(rng.normal() * std) }
             m.backend.upload(vals, to: t)

@@ -30,7 +30,7 @@ import Trainer
         let model = try Fx.randomModel(cfg, seed: 99)
         let dir = Fx.tempDir("parity")
         try model.save(directory: dir)
-        var rng = SplitMix64(seed: 5)
+        var rng = TrainerRNG(seed: 5)
         let rows: [[Int32]] = (0..<3).map { _ in (0..<11).map { _ in Int32(rng.next() % UInt64(cfg.vocabSize)) } }
         try JSONEncoder().encode(rows).write(to: dir.appendingPathComponent("ids.json"))
         let script = Fx.url("qwen3_reference.py").path

@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import TestSupport
 import Testing
 import Trainer
 
@@ -22,6 +23,19 @@ import Trainer
         #expect(throws: TrainerError.self) { try v.encode("unknown §") }
     }
 
+    /// Every piece's Qwen id is the Qwen3 token whose text is the piece, so the shaping core's
+    /// decode of the mapped ids is exactly the model's text.
+    @Test func piecesAreQwenTokens() throws {
+        let tok = try TestFixtures.qwenTokenizer()
+        let v = SyntheticToolTask.vocabulary
+        for (p, q) in zip(v.pieces, v.qwenIDs) { #expect(try tok.decode([q]) == p, "piece \(p.debugDescription) ↔ \(q)") }
+        let ex = SyntheticToolTask().example(5)
+        #expect(try tok.decode(v.shaperIDs(try v.encode(ex.prompt + ex.groundTruth))) == ex.prompt + ex.groundTruth)
+        let codec = QwenCodec(tokenizer: tok)
+        #expect(codec.specialID("<|im_end|>") == 151_645)
+        #expect(codec.decode(try codec.encode(ex.prompt)) == ex.prompt)
+    }
+
     @Test func rllaSubsetLoads() throws {
         let ex = try RLLAData.load(url: Fx.url("rlla_subset.jsonl"))
         #expect(ex.count == 8)
@@ -34,7 +48,7 @@ import Trainer
         let v = SyntheticToolTask.vocabulary
         var cfg = Fx.tinyConfig(); cfg.vocabSize = v.vocabularySize
         let model = try Fx.randomModel(cfg, seed: 8, std: 0.5)
-        var rng = SplitMix64(seed: 1)
+        var rng = TrainerRNG(seed: 1)
         let stop: Set<Int32> = [v.specialID("<|im_end|>")!]
         let out = try Sampler(model: model).sample(prompt: try v.encode(SyntheticToolTask().example(0).prompt), n: 5,
                                                    options: SamplingOptions(temperature: 1, topP: 0.9, maxNewTokens: 12),

@@ -32,6 +32,11 @@ typedef struct { int code; size_t row; } ck_status;
 ck_status ck_entropy_rows(const void *logits, int dtype, size_t rows, size_t vocab, size_t row_stride,
                           float temperature, int threads, int kernel, float *out);
 
+/// ck_entropy_rows that also reports how many 32-value groups the skipping kernel did not
+/// exponentiate (benchmark statistics; NULL allowed).
+ck_status ck_entropy_rows_stats(const void *logits, int dtype, size_t rows, size_t vocab, size_t row_stride,
+                                float temperature, int threads, int kernel, float *out, size_t *skipped_groups);
+
 /// The skip threshold T (nats below the running max, adapted by the running sum) that the
 /// skipping kernel uses for rows of length `vocab`, and the proven bound on the absolute entropy
 /// error that skipping can add: h(ε) + ε·ln(vocab) with ε = vocab·e^{−T} (see entropy_avx2.c).

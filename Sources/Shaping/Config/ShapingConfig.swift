@@ -35,7 +35,7 @@ public struct ShapingConfig: Sendable, Equatable, Codable {
     /// Default profile name for this config (the sidecar/CLI may override it).
     public var profile: String
     /// γ schedule per category, indexed by ``Regions/TokenCategory/rawValue``; nil = 0.
-    public var gammas: [GammaSchedule?]
+    public private(set) var gammas: [GammaSchedule?]
     public var clampMin: Double
     public var clampMax: Double
     public var normalization: Normalization

@@ -87,7 +87,9 @@ extension WeightCase {
             offsets = CodePointOffsets(pairs: o.map { (($0.first as? NSNumber)?.intValue ?? 0, ($0.last as? NSNumber)?.intValue ?? 0) })
         }
         var expected: [(Int, Expected)] = []
-        if let byStep = c["weights_by_step"] as? [String: Any] {
+        if let byStep = c["weights_by_step"] as? [String: Any], let e = byStep["error"] as? String {
+            expected = defaultSteps.map { ($0, .error(e)) }  // one error for every step
+        } else if let byStep = c["weights_by_step"] as? [String: Any] {
             for (k, v) in byStep {
                 guard let step = Int(k) else { throw WeightVectorsError.badValue(caseID: id, field: "weights_by_step") }
                 if let list = v as? [Any] {

@@ -22,7 +22,7 @@ public struct RegionEntropyStats: Sendable, Equatable, Codable {
     /// Adds one row.
     public mutating func add(categories: UnsafeBufferPointer<UInt8>, mask: UnsafeBufferPointer<Float>, entropies: UnsafeBufferPointer<Float>) {
         let n = min(categories.count, mask.count, entropies.count)
-        let k = sums.count
+        let k = min(sums.count, counts.count)
         for i in 0..<n where mask[i] != 0 && entropies[i].isFinite {
             let c = Int(categories[i])
             guard c < k else { continue }
@@ -33,18 +33,22 @@ public struct RegionEntropyStats: Sendable, Equatable, Codable {
 
     /// Adds another row's or batch's stats.
     public mutating func merge(_ other: RegionEntropyStats) {
-        for c in 0..<sums.count { sums[c] += other.sums[c]; counts[c] += other.counts[c] }
+        for c in 0..<min(sums.count, other.sums.count, counts.count, other.counts.count) {
+            sums[c] += other.sums[c]; counts[c] += other.counts[c]
+        }
     }
 
     /// Mean entropy of one category, nil without tokens.
     public func mean(_ c: TokenCategory) -> Double? {
         let i = Int(c.rawValue)
-        return counts[i] > 0 ? sums[i] / Double(counts[i]) : nil
+        guard i < counts.count, i < sums.count, counts[i] > 0 else { return nil }
+        return sums[i] / Double(counts[i])
     }
 
     /// Mean over the three tag categories together.
     public var tagsMean: Double? {
         let cats = [TokenCategory.thinkTag, .toolCallTag, .responseTag].map { Int($0.rawValue) }
+            .filter { $0 < counts.count && $0 < sums.count }
         let n = cats.reduce(0) { $0 + counts[$1] }
         return n > 0 ? cats.reduce(0) { $0 + sums[$1] } / Double(n) : nil
     }

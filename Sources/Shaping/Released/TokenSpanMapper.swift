@@ -6,7 +6,7 @@
 /// Linear scans, as in Python: offsets need not be monotone.
 enum TokenSpanMapper {
     static func map(_ offsets: CodePointOffsets, charLo: Int, charHi: Int) throws(ShapingError) -> (lo: Int, hi: Int) {
-        let n = offsets.count
+        let n = min(offsets.starts.count, offsets.ends.count)
         var lo = -1
         offsets.starts.withUnsafeBufferPointer { s in
             for i in 0..<n where Int(s[i]) >= charLo { lo = i; return }

@@ -9,14 +9,20 @@ struct EvalCommand: AsyncParsableCommand {
         commandName: "eval",
         abstract: "Evaluate predictions on BFCL v3 (AST categories) or API-Bank.",
         discussion: """
-        Predictions file (JSON lines), one record per item:
-          BFCL:     {"id": "simple_python_0", "result": "[calculate_area(base=10, height=5)]"}
-                    "result" is raw model text (decoded with --format: prompt | qwen-fc | toolrl) or the
-                    already-decoded calls [{"func": {"param": value}}] (Python tuples as {"__tuple__": [...]}).
-          API-Bank: {"key": "Level1_0", "result": "<tool_call>\\n{\\"name\\": ..., \\"parameters\\": {...}}\\n</tool_call>"}
+        Predictions file: JSON lines, one record per item.
+          BFCL      {"id": "simple_python_0", "result": ...}
+                    result = raw model text, decoded with --format
+                    (prompt: [f(a=1)], qwen-fc: <tool_call> JSON blocks,
+                    toolrl: last <tool_call> block, one call per line),
+                    or already-decoded calls [{"f": {"a": 1}}]
+                    (Python tuples as {"__tuple__": [...]}).
+          API-Bank  {"key": "Level1_0", "result": "<raw model text>"}
         Items without a prediction count as wrong (missing_prediction).
-        --oracle scores "first possible answer" predictions instead (reproduces the official outcome on
-        the data itself, e.g. simple_python 399/400, live_multiple 1048/1053); --write-predictions saves them.
+        --oracle scores "first possible answer" predictions built from the
+        ground truth (the official outcome on the data itself, e.g.
+        simple_python 399/400, live_multiple 1048/1053); --write-predictions
+        saves the predictions that were scored. --model DIR (generation with
+        the fallback trainer's model) is not available yet.
         """,
         subcommands: [EvalBFCLCommand.self, EvalAPIBankCommand.self]
     )
@@ -33,7 +39,7 @@ struct EvalCommonOptions: ParsableArguments {
     @Option(name: .long, help: "Write the predictions that were scored (e.g. the --oracle ones) to this JSON-lines file.")
     var writePredictions: String?
 
-    @Option(name: .long, help: "Generate predictions with the fallback trainer's model in DIR (greedy, chat template).")
+    @Option(name: .long, help: "Generate predictions with the fallback trainer's model in DIR (not available yet: needs the trainer).")
     var model: String?
 
     @Flag(name: .long, help: "Print the result as JSON instead of a table.")
