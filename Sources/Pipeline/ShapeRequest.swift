@@ -109,10 +109,16 @@ public struct BatchMetrics: Sendable {
     /// Region name → mean weight over its valid tokens.
     public var weightMeans: [String: Double]
     public var rewardMean: Double
+    /// Region name → γ the profile used for this batch (before normalisation); regions with γ = 0 omitted.
+    public var gammas: [String: Double]
+    /// Progress p ∈ [0, 1] of the entropy curriculum for this batch; nil when the schedule does not use it.
+    public var entropyProgress: Double?
 
     public init(tokenCounts: [String: Int] = [:], entropyMeans: [String: Double] = [:],
-                weightMeans: [String: Double] = [:], rewardMean: Double = 0) {
+                weightMeans: [String: Double] = [:], rewardMean: Double = 0,
+                gammas: [String: Double] = [:], entropyProgress: Double? = nil) {
         self.tokenCounts = tokenCounts; self.entropyMeans = entropyMeans
         self.weightMeans = weightMeans; self.rewardMean = rewardMean
+        self.gammas = gammas; self.entropyProgress = entropyProgress
     }
 }

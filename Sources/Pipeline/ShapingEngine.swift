@@ -110,8 +110,9 @@ public final class ShapingEngine: Shaper {
         }
         if let err = rowErrors.lazy.compactMap({ $0 }).first { throw err }
 
-        let gammas = profile.gammas(at: shapingStep(step: request.step, config: shapingConfig, categories: categories,
-                                                    mask: request.mask, entropies: entropies))
+        let step = shapingStep(step: request.step, config: shapingConfig, categories: categories,
+                               mask: request.mask, entropies: entropies)
+        let gammas = profile.gammas(at: step)
 
         // Pass 2: weights and rewards per row.
         request.inputIDs.withUnsafeBufferPointer { ids in
@@ -150,8 +151,12 @@ public final class ShapingEngine: Shaper {
             }
         }}}}}}}
 
-        let metrics = BatchStatistics.compute(categories: categories, weights: weights, mask: request.mask,
+        var metrics = BatchStatistics.compute(categories: categories, weights: weights, mask: request.mask,
                                               entropies: entropies, rewards: rewards)
+        if request.options.computeWeights && profile.name != "uniform" {
+            for c in TokenCategory.allCases where gammas[c] != 0 { metrics.gammas[c.name] = Double(gammas[c]) }
+        }
+        if shapingConfig.usesEntropySchedule { metrics.entropyProgress = step.entropyProgress }
         return ShapeResult(weights: weights, rewards: rewards, components: components, categories: categories,
                            rolloutStatus: status, entropies: entropies, metrics: metrics)
     }

@@ -32,7 +32,7 @@ struct ParityTests {
     func forwardBackwardAndStepMatchCPU() throws {
         let (cpu, gpu) = try Self.pair(seed: 7)
         let batch = 2, time = 9, vocab = Self.config().vocabSize
-        var rng = SplitMix64(seed: 3)
+        var rng = TrainerRNG(seed: 3)
         let ids = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
         let targets = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
         let coef = (0..<batch * time).map { _ in Float(rng.normal()) }
@@ -67,7 +67,7 @@ struct ParityTests {
     func rawLogitsEntropyMatchesCPU() throws {
         let gpu = try #require(Self.cuda)
         let rows = 5, vocab = 4099
-        var rng = SplitMix64(seed: 11)
+        var rng = TrainerRNG(seed: 11)
         var x = (0..<rows * vocab).map { _ in Float(rng.normal() * 3) }
         x[2 * vocab + 7] = -.infinity  // masked logit
         let got = try x.withUnsafeBytes { try gpu.entropies(logits: $0, dtypeBytes: 4, kernel: "rs_entropy_f32", rows: rows, vocab: vocab, temperature: 1) }

@@ -75,9 +75,8 @@ struct ServeCommand: ParsableCommand {
             metricsFile: metricsFile, serverVersion: "rest-shaper \(RestShaperVersion.string)")
         SidecarServer.installSignalHandlers()
         let server: SidecarServer
-        do { server = try SidecarServer(config: cfg, shaper: engine, logger: logger) } catch let e as SidecarError {
-            throw ValidationError(e.description)
-        }
+        server = try SidecarServer(config: cfg, shaper: engine, logger: logger) // SidecarError prints its reason
+
         try server.run()
     }
 }
