@@ -34,10 +34,12 @@ void ct_rmsnorm_bwd(const float *x, const float *w, const float *rstd, const flo
 // (the transpose), which is also the backward.
 void ct_rope(float *x, const int32_t *pos, long tokens, long heads, long hd, float theta, float sign) {
     long h2 = hd / 2;
+    double freq[h2 > 0 ? h2 : 1];
+    for (long j = 0; j < h2; j++) freq[j] = pow((double)theta, -2.0 * (double)j / (double)hd);
     for (long t = 0; t < tokens; t++) {
         double p = pos[t];
         for (long j = 0; j < h2; j++) {
-            double f = pow((double)theta, -2.0 * (double)j / (double)hd);
+            double f = freq[j];
             float c = (float)cos(p * f), s = sign * (float)sin(p * f);
             for (long h = 0; h < heads; h++) {
                 float *xh = x + (t * heads + h) * hd;
