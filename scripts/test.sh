@@ -23,7 +23,7 @@ TOK=Tests/TestSupport/Fixtures/qwen.tiktoken
 
 conformance_all() {
   local rc=0
-  for f in Tests/ShapingTests/Fixtures/rest_vectors_visible.json Tests/ShapingTests/Fixtures/misalignment_demo.json \
+  for f in Tests/TestSupport/Fixtures/rest_vectors_visible.json Tests/ShapingTests/Fixtures/misalignment_demo.json \
            Tests/TokenizationTests/Fixtures/tokenizer_cases_visible.json \
            Tests/ToolEvalTests/Fixtures/bfcl_checker_subset.jsonl Tests/ToolEvalTests/Fixtures/bfcl_decode_refs.jsonl \
            Tests/ToolEvalTests/Fixtures/apibank/score_refs.jsonl Tests/RewardsTests/Fixtures/reward_refs_test.jsonl; do

@@ -1,12 +1,16 @@
 import Foundation
+import TestSupport
 import Testing
 import PyJSON
 import Rewards
 
 /// Loads a vendored fixture.
 func fixture(_ name: String, _ ext: String) throws -> [UInt8] {
-    let url = try #require(Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures"))
-    return Array(try Data(contentsOf: url))
+    // The golden vectors are shared with other test targets (TestSupport); the rest is ours.
+    if let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures") {
+        return Array(try Data(contentsOf: url))
+    }
+    return Array(try Data(contentsOf: TestFixtures.url("\(name).\(ext)")))
 }
 
 @Suite struct GoldenVectorRewards {

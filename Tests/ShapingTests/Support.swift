@@ -1,9 +1,12 @@
 import Foundation
+import TestSupport
 import Regions
 import Shaping
 
 /// Loads a vendored fixture of this test target.
 func fixtureData(_ name: String, _ ext: String) throws -> Data {
+    // The golden vectors are shared with other test targets (TestSupport); the rest is ours.
+    if name == "rest_vectors_visible" { return try Data(contentsOf: TestFixtures.url("\(name).\(ext)")) }
     guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures") else {
         throw FixtureError.missing(name)
     }
