@@ -59,7 +59,7 @@ let package = Package(
         // ── CLI ──
         .executableTarget(name: "rest-shaper", dependencies: [
             "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "Wire", "Capture", "Sidecar",
-            "Trainer", "ToolEval", "Conformance", "PyJSON",
+            "Trainer", "CUDABackend", "ToolEval", "Conformance", "PyJSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),

@@ -84,3 +84,7 @@ public struct TrainerRNG: RandomNumberGenerator, Sendable {
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }
+
+/// The former name of ``TrainerRNG`` (kept for code written against it, e.g. the CUDA parity
+/// tests). Files that also import `Pipeline` must say `TrainerRNG`: Pipeline has its own SplitMix64.
+public typealias SplitMix64 = TrainerRNG

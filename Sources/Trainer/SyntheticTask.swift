@@ -18,7 +18,7 @@ public struct TaskExample: Sendable, Equatable {
 ///     </tool_call><|im_end|>
 ///
 /// Every piece of the text is a single Qwen3 token (see ``vocabulary``): the model needs a
-/// 51-entry vocabulary, yet the shaping core scores genuine Qwen ids.
+/// 50-entry vocabulary, yet the shaping core scores genuine Qwen ids.
 public struct SyntheticToolTask: Sendable {
     struct Tool: Sendable { let verb: String, noun: String, name: String, param: String }
     static let tools = [

@@ -9,6 +9,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// `synthetic` (built-in task) or `rlla` (ToolRL JSONL at `dataPath`).
     public var task: String = "synthetic"
     public var dataPath: String? = nil
+    /// Qwen3 `tokenizer.json` (or `qwen.tiktoken`) for the shaping core, and the model's codec
+    /// when the model uses the Qwen vocabulary. Default: `<modelPath>/tokenizer.json`.
+    public var tokenizerPath: String? = nil
+    /// Synthetic task: digits of the argument to copy.
+    public var syntheticDigits: Int = 2
     public var outputDir: String = "runs/train"
     /// Metrics JSONL path (default `<outputDir>/metrics.jsonl`).
     public var metricsPath: String? = nil
@@ -50,7 +55,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case modelPath, initModel, task, dataPath, outputDir, metricsPath, seed, syntheticPrompts
+        case modelPath, initModel, task, dataPath, tokenizerPath, syntheticDigits, outputDir, metricsPath, seed, syntheticPrompts
         case warmupSteps, warmupBatch, warmupLR, steps, promptsPerStep, samplesPerPrompt, sampling, stopTokens
         case lr, weightDecay, maxGradNorm, clipEps, ppoEpochs, klCoef, profile, reward, rewardFlags, scheduleJSON
         case checkpointEvery, resumeFrom
@@ -62,6 +67,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         func get<T: Decodable>(_ k: CodingKeys, _ def: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? def }
         modelPath = try c.decodeIfPresent(String.self, forKey: .modelPath)
         initModel = try c.decodeIfPresent(ModelConfig.self, forKey: .initModel)
+        tokenizerPath = try c.decodeIfPresent(String.self, forKey: .tokenizerPath)
+        syntheticDigits = try get(.syntheticDigits, d.syntheticDigits)
         task = try get(.task, d.task); dataPath = try c.decodeIfPresent(String.self, forKey: .dataPath)
         outputDir = try get(.outputDir, d.outputDir); metricsPath = try c.decodeIfPresent(String.self, forKey: .metricsPath)
         seed = try get(.seed, d.seed); syntheticPrompts = try get(.syntheticPrompts, d.syntheticPrompts)

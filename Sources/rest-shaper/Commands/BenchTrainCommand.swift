@@ -11,11 +11,11 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option(help: "Sequences per batch.") var batch = 4
     @Option(help: "Tokens per sequence.") var seq = 128
     @Option(help: "Timed iterations.") var iterations = 5
-    @Option(help: "Backend: cpu.") var backend = "cpu"
+    @Option(help: "Backend: cpu, cuda or auto.") var backend = "cpu"
 
     func run() async throws {
-        guard backend == "cpu" else { throw ValidationError("backend '\(backend)' is not available in this build (cpu only)") }
-        let r = try TrainBenchmark.run(backend: CPUBackend(), batch: batch, seq: seq, iterations: iterations)
+        let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let r = try TrainBenchmark.run(backend: be, batch: batch, seq: seq, iterations: iterations)
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         var out = try enc.encode(r); out.append(0x0A)
         FileHandle.standardOutput.write(out)

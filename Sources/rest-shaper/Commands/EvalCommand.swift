@@ -21,8 +21,19 @@ struct EvalCommand: AsyncParsableCommand {
         --oracle scores "first possible answer" predictions built from the
         ground truth (the official outcome on the data itself, e.g.
         simple_python 399/400, live_multiple 1048/1053); --write-predictions
-        saves the predictions that were scored. --model DIR (generation with
-        the fallback trainer's model) is not available yet.
+        saves the predictions that were scored.
+        --model DIR generates the predictions with a Qwen3-architecture model
+        folder (HF config.json + model.safetensors, e.g. a fallback-trainer
+        checkpoint; tokenizer DIR/tokenizer.json or --tokenizer): Qwen3 chat
+        template (BFCL: functions in the <tools> block as BFCL's QwenFCHandler
+        writes them, --tool-style; API-Bank: the items' own system/user
+        text), greedy decoding with the KV cache until <|im_end|> or
+        <|endoftext|> (--max-new-tokens), on the CPU; --limit N generates only
+        the first N items of each category / level and scores those. BFCL
+        keeps the text after any </think>, as BFCL's Qwen handlers do. The
+        generations are scored exactly as --predictions scores them (BFCL
+        decoded with --format, qwen-fc by default for --model), and
+        --write-predictions saves them as a predictions file.
         """,
         subcommands: [EvalBFCLCommand.self, EvalAPIBankCommand.self]
     )
@@ -39,8 +50,10 @@ struct EvalCommonOptions: ParsableArguments {
     @Option(name: .long, help: "Write the predictions that were scored (e.g. the --oracle ones) to this JSON-lines file.")
     var writePredictions: String?
 
-    @Option(name: .long, help: "Generate predictions with the fallback trainer's model in DIR (not available yet: needs the trainer).")
+    @Option(name: .long, help: ArgumentHelp("Generate the predictions greedily with the Qwen3 model folder DIR (config.json + model.safetensors).", valueName: "dir"))
     var model: String?
+
+    @OptionGroup var generation: EvalGenerationOptions
 
     @Flag(name: .long, help: "Print the result as JSON instead of a table.")
     var json = false
@@ -49,12 +62,10 @@ struct EvalCommonOptions: ParsableArguments {
     var report: String?
 
     func validateSource() throws {
-        if model != nil {
-            throw ValidationError("--model is not available yet: generating predictions needs the fallback trainer's model, which has not landed. Generate predictions elsewhere and pass --predictions.")
+        if [predictions != nil, oracle, model != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --predictions FILE, --oracle or --model DIR")
         }
-        if (predictions == nil) == (!oracle) {
-            throw ValidationError("give exactly one of --predictions FILE or --oracle")
-        }
+        if model == nil, generation.limit != nil { throw ValidationError("--limit needs --model") }
     }
 
     func emit(_ run: EvalRun, title: String, elapsed: Double) throws {
@@ -91,22 +102,23 @@ struct EvalBFCLCommand: AsyncParsableCommand {
 
     @OptionGroup var common: EvalCommonOptions
 
-    @Option(name: .long, help: "Categories to score (comma-separated or repeated). Default: every category with a prediction (all with --oracle).")
+    @Option(name: .long, help: "Categories to score (comma-separated or repeated). Default: every category with a prediction (all with --oracle or --model).")
     var category: [String] = []
 
     @Option(name: .long, help: "BFCL data directory (BFCL_v4_<category>.json + possible_answer/). Default: $RESTSHAPER_BFCL_DIR or ./data/bfcl.")
     var data: String?
 
-    @Option(name: .long, help: "How raw text is decoded: prompt, qwen-fc or toolrl.")
-    var format: String = BFCLOutputFormat.prompt.rawValue
+    @Option(name: .long, help: "How raw text is decoded: prompt, qwen-fc or toolrl. Default: qwen-fc with --model, else prompt.")
+    var format: String?
 
     @Flag(name: .long, help: "The model's function names had '.' replaced by '_' (FC models with underscore_to_dot).")
     var underscoreToDot = false
 
     func run() async throws {
         try common.validateSource()
-        guard let outputFormat = BFCLOutputFormat(rawValue: format) else {
-            throw ValidationError("unknown --format '\(format)' (prompt, qwen-fc, toolrl)")
+        let formatName = format ?? (common.model != nil ? BFCLOutputFormat.qwenFC : .prompt).rawValue
+        guard let outputFormat = BFCLOutputFormat(rawValue: formatName) else {
+            throw ValidationError("unknown --format '\(formatName)' (prompt, qwen-fc, toolrl)")
         }
         let directory = data ?? ProcessInfo.processInfo.environment["RESTSHAPER_BFCL_DIR"] ?? "data/bfcl"
         var categories = category.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
@@ -125,11 +137,18 @@ struct EvalBFCLCommand: AsyncParsableCommand {
         }
         let dataset = try BFCLDataset.load(directory: directory, categories: categories)
         if common.oracle { predictions = BFCLOracle.predictions(dataset: dataset, categories: categories) }
-        let run = BFCLRunner.run(dataset: dataset, predictions: predictions, categories: categories,
+        var generated: [String]? = nil
+        if let model = common.model {
+            let generator = try ModelPredictionGenerator(modelDirectory: model, options: common.generation)
+            (predictions, generated) = try generator.bfcl(dataset: dataset, directory: directory, categories: categories,
+                                                          limit: common.generation.limit)
+        }
+        var run = BFCLRunner.run(dataset: dataset, predictions: predictions, categories: categories,
                                  format: outputFormat, underscoreToDot: underscoreToDot)
+        if let generated, common.generation.limit != nil { run = restrict(run, to: Set(generated)) }
         let elapsed = Date().timeIntervalSince(start)
         if let path = common.writePredictions {
-            try writePredictions(predictions, order: categories.flatMap { dataset.order[$0] ?? [] }, idKey: "id", to: path)
+            try writePredictions(predictions, order: generated ?? categories.flatMap { dataset.order[$0] ?? [] }, idKey: "id", to: path)
         }
         try common.emit(run, title: "BFCL v3 (AST) evaluation", elapsed: elapsed)
     }
@@ -153,9 +172,19 @@ struct EvalAPIBankCommand: AsyncParsableCommand {
         let start = Date()
         var items = try APIBankScorer.load(directory: directory)
         if !levels.isEmpty { items = items.filter { levels.contains($0.level) } }
-        let predictions = common.oracle
-            ? APIBankRunner.oraclePredictions(items: items)
-            : try BFCLRunner.readPredictions(common.predictions ?? "", idKeys: ["key", "id"])
+        let predictions: [String: Prediction]
+        if let model = common.model {
+            if let limit = common.generation.limit {
+                var seen: [Int: Int] = [:]
+                items = items.filter { seen[$0.level, default: 0] += 1; return seen[$0.level]! <= limit }
+            }
+            let generator = try ModelPredictionGenerator(modelDirectory: model, options: common.generation)
+            predictions = try generator.apiBank(items: items)
+        } else if common.oracle {
+            predictions = APIBankRunner.oraclePredictions(items: items)
+        } else {
+            predictions = try BFCLRunner.readPredictions(common.predictions ?? "", idKeys: ["key", "id"])
+        }
         let run = APIBankRunner.run(items: items, predictions: predictions)
         let elapsed = Date().timeIntervalSince(start)
         if let path = common.writePredictions {

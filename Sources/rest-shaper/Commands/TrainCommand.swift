@@ -1,7 +1,44 @@
 import ArgumentParser
+import Foundation
+import Trainer
 
-/// `rest-shaper train` (placeholder while its module is being written).
+/// `rest-shaper train --config c.json`: GRPO with ResT weights end to end (fallback mode).
+/// Writes `<output>/metrics.jsonl`, `<output>/checkpoints/{step-N,latest}` and `<output>/final`
+/// (HF-loadable `config.json` + `model.safetensors`).
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train", abstract: "Fallback GRPO+ResT trainer.")
-    func run() async throws { throw ValidationError("'train' is not built yet") }
+
+    @Option(help: "Training config (JSON, see examples/train/).") var config: String
+    @Option(help: "Override outputDir.") var output: String?
+    @Option(help: "Override the number of GRPO steps.") var steps: Int?
+    @Option(help: "Override the weight profile (aligned, released, uniform).") var profile: String?
+    @Option(help: "Resume from a checkpoint folder (e.g. OUTPUT/checkpoints/latest).") var resume: String?
+    @Option(help: "Backend: cpu, cuda or auto.") var backend = "cpu"
+
+    func run() async throws {
+        let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        var c = try TrainConfig.load(from: URL(fileURLWithPath: config))
+        if let output { c.outputDir = output }
+        if let steps { c.steps = steps }
+        if let profile { c.profile = profile }
+        if let resume { c.resumeFrom = resume }
+        let setup = try TrainingSetup(config: c, backend: be)
+        let trainer = try GRPOTrainer(config: c, model: setup.model, codec: setup.codec, shaper: setup.shaper, examples: setup.examples)
+        if let r = c.resumeFrom { try trainer.resume(from: URL(fileURLWithPath: r)) }
+        let out = URL(fileURLWithPath: c.outputDir)
+        let metricsURL = c.metricsPath.map { URL(fileURLWithPath: $0) } ?? out.appendingPathComponent("metrics.jsonl")
+        let metrics = try trainer.run(metricsURL: metricsURL, appendMetrics: c.resumeFrom != nil,
+                                      checkpointDir: out.appendingPathComponent("checkpoints"))
+        try trainer.saveCheckpoint(to: out.appendingPathComponent("final"))
+        let grpo = metrics.filter { $0.phase == "grpo" }
+        let last = grpo.suffix(10)
+        let summary: [String: Any] = [
+            "steps": trainer.step, "warmup_steps": trainer.warmupDone, "profile": c.profile,
+            "reward_mean_last10": last.isEmpty ? 0 : last.map(\.rewardMean).reduce(0, +) / Double(last.count),
+            "reward_mean_first10": grpo.prefix(10).isEmpty ? 0 : grpo.prefix(10).map(\.rewardMean).reduce(0, +) / Double(grpo.prefix(10).count),
+            "metrics": metricsURL.path, "final_checkpoint": out.appendingPathComponent("final").path,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
 }

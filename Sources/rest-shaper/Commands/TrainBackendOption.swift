@@ -1,0 +1,12 @@
+import ArgumentParser
+import CUDABackend
+import Trainer
+
+/// `--backend cpu|cuda|auto` for `train` and `bench train` (see ``BackendSelection``: `cuda`
+/// fails with the reason when no device is usable, `auto` logs it and falls back to the CPU).
+enum TrainBackendOption {
+    static func make(_ name: String, log: (String) -> Void) throws -> any TensorBackend {
+        guard let kind = BackendKind(rawValue: name) else { throw ValidationError("--backend must be cpu, cuda or auto") }
+        return try BackendSelection.make(kind, log: log)
+    }
+}
