@@ -9,7 +9,7 @@ struct EvalGenerationOptions: ParsableArguments {
     @Option(name: .long, help: "Tokenizer for --model (tokenizer.json or a tiktoken rank file). Default: DIR/tokenizer.json.")
     var tokenizer: String?
 
-    @Option(name: .long, help: "Backend for --model: cpu (the CUDA backend is not linked into the CLI).")
+    @Option(name: .long, help: "Backend for --model: cpu, cuda or auto (CUDA when a device opens, else cpu).")
     var backend: String = "cpu"
 
     @Option(name: .long, help: "Most tokens generated per item with --model.")
@@ -37,9 +37,7 @@ struct EvalGenerationOptions: ParsableArguments {
     func validate() throws {
         guard maxNewTokens > 0 else { throw ValidationError("--max-new-tokens must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-        guard backend == "cpu" else {
-            throw ValidationError("--backend '\(backend)' is not available to eval --model (cpu only: the CUDA backend is not linked into the CLI)")
-        }
+        guard ["cpu", "cuda", "auto"].contains(backend) else { throw ValidationError("--backend must be cpu, cuda or auto") }
     }
 }
 
@@ -50,7 +48,7 @@ struct ModelPredictionGenerator {
     let toolStyle: EvalGenerationOptions.ToolStyle
     let promptsPath: String?
 
-    /// Loads `DIR/config.json` + `model.safetensors` and the tokenizer on the CPU backend.
+    /// Loads `DIR/config.json` + `model.safetensors` and the tokenizer on the chosen backend.
     init(modelDirectory: String, options: EvalGenerationOptions) throws {
         try options.validate()
         let dir = URL(fileURLWithPath: modelDirectory)
@@ -59,12 +57,13 @@ struct ModelPredictionGenerator {
             throw ValidationError("no tokenizer at \(tokenizerPath): pass --tokenizer PATH (tokenizer.json of the model)")
         }
         let codec = try QwenCodec(path: tokenizerPath)
-        let model = try Qwen3Model.load(directory: dir, backend: CPUBackend())
+        let backend = try TrainBackendOption.make(options.backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let model = try Qwen3Model.load(directory: dir, backend: backend)
         generator = try GreedyGenerator(model: model, codec: codec, maxNewTokens: options.maxNewTokens)
         enableThinking = !options.noThinking
         toolStyle = options.toolStyle
         promptsPath = options.writePrompts
-        log("model: \(modelDirectory) (\(model.weights.scalarCount) parameters, vocab \(model.config.vocabSize)); tokenizer: \(tokenizerPath); greedy, ≤ \(options.maxNewTokens) new tokens, cpu")
+        log("model: \(modelDirectory) (\(model.weights.scalarCount) parameters, vocab \(model.config.vocabSize)); tokenizer: \(tokenizerPath); greedy, ≤ \(options.maxNewTokens) new tokens, \(backend.name)")
     }
 
     /// The prompt of one BFCL entry, as BFCL's `QwenFCHandler` builds it: the functions in the
