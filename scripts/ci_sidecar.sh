@@ -86,14 +86,17 @@ c = json.load(open(sys.argv[2]))["cases"][17]  # the long-thinking case, 512 tim
 ids = np.tile(np.array(c["token_ids"], dtype=np.int32), (512, 1)); mask = np.tile(np.array(c["loss_mask"], dtype=np.float32), (512, 1))
 client = Client(sys.argv[1], timeout=300)
 client.send_frames(protocol.encode_shape_request(77, ids, mask, [c["ground_truth"]] * 512, 1, options={"profile": "released"}))
+probe = Client(sys.argv[1], timeout=30)
+for _ in range(2000):  # tell the shell once the server holds the request
+    if probe.stats()["stats"]["in_flight"] >= 1:
+        break
 print("sent", flush=True)
 h, t = protocol.decode_reply(client.recv_frames())
 assert h["id"] == 77 and t["weights"].shape == ids.shape
 print("in-flight reply ok", t["weights"].shape, h.get("compute_us"), "us", flush=True)
 PYEOF
 INFLIGHT=$!
-for _ in $(seq 1 100); do grep -q sent "$WORK/inflight.log" 2>/dev/null && break; sleep 0.1; done
-sleep 0.05
+for _ in $(seq 1 1000); do grep -q sent "$WORK/inflight.log" 2>/dev/null && break; sleep 0.01; done
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"; RC=$?
 SERVER_PID=""
