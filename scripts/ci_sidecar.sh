@@ -41,7 +41,10 @@ if [ -x "$ROOT/.venv/bin/python" ] && "$ROOT/.venv/bin/python" -c "import numpy,
 else
   python3 -m venv "$WORK/venv" && "$PY" -m pip install -q numpy pyzmq pytest || { echo "cannot create the venv"; exit 1; }
 fi
-"$PY" -c "import rest_shaper_client" 2>/dev/null || "$PY" -m pip install -q "$ROOT/examples/python" || { echo "cannot install rest_shaper_client"; exit 1; }
+if ! "$PY" -c "import rest_shaper_client" 2>/dev/null; then
+  cp -r "$ROOT/examples/python" "$WORK/client-src"   # a copy: pip's build/ output stays out of the tree
+  "$PY" -m pip install -q "$WORK/client-src" || { echo "cannot install rest_shaper_client"; exit 1; }
+fi
 "$PY" -m pip install -q jsonschema || echo "(jsonschema unavailable: the schema test will skip)"
 
 echo "== golden copy in Tests/SidecarTests is in sync with protocol/golden"
@@ -55,7 +58,7 @@ pass "${PYT:-0}"; [ -n "$PYF" ] && fail "$PYF" "pytest"; [ -z "$PYT" ] && fail 1
 
 echo "== starting the sidecar on $ENDPOINT"
 "$BIN" serve --bind "$ENDPOINT" --tokenizer "$TOKENIZER" --capture "$WORK/capture" --workers 2 \
-  --max-message-mb 32 --metrics-file "$WORK/metrics.prom" --log-level notice >"$WORK/server.log" 2>&1 &
+  --max-message-mb 32 --metrics-file "$WORK/metrics.prom" --log-level info >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 up=0
 for _ in $(seq 1 120); do
@@ -79,23 +82,26 @@ echo "== SIGTERM drain"
 "$PY" - "$ENDPOINT" "$VECTORS" >"$WORK/inflight.log" 2>&1 <<'PYEOF' &
 import json, sys, numpy as np
 from rest_shaper_client import Client, protocol
-c = json.load(open(sys.argv[2]))["cases"][17]  # the long-thinking case, 256 times: a request that takes a while
-ids = np.tile(np.array(c["token_ids"], dtype=np.int32), (256, 1)); mask = np.tile(np.array(c["loss_mask"], dtype=np.float32), (256, 1))
+c = json.load(open(sys.argv[2]))["cases"][17]  # the long-thinking case, 512 times: a request that takes a while
+ids = np.tile(np.array(c["token_ids"], dtype=np.int32), (512, 1)); mask = np.tile(np.array(c["loss_mask"], dtype=np.float32), (512, 1))
 client = Client(sys.argv[1], timeout=300)
-client.send_frames(protocol.encode_shape_request(77, ids, mask, [c["ground_truth"]] * 256, 1))
+client.send_frames(protocol.encode_shape_request(77, ids, mask, [c["ground_truth"]] * 512, 1, options={"profile": "released"}))
+probe = Client(sys.argv[1], timeout=30)
+for _ in range(2000):  # tell the shell once the server holds the request
+    if probe.stats()["stats"]["in_flight"] >= 1:
+        break
 print("sent", flush=True)
 h, t = protocol.decode_reply(client.recv_frames())
 assert h["id"] == 77 and t["weights"].shape == ids.shape
 print("in-flight reply ok", t["weights"].shape, h.get("compute_us"), "us", flush=True)
 PYEOF
 INFLIGHT=$!
-for _ in $(seq 1 100); do grep -q sent "$WORK/inflight.log" 2>/dev/null && break; sleep 0.1; done
-sleep 0.05
+for _ in $(seq 1 1000); do grep -q sent "$WORK/inflight.log" 2>/dev/null && break; sleep 0.01; done
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"; RC=$?
 SERVER_PID=""
 wait "$INFLIGHT"; IRC=$?
-cat "$WORK/inflight.log"; tail -3 "$WORK/server.log"
+cat "$WORK/inflight.log"; grep -E "draining|stopped" "$WORK/server.log"
 if [ "$RC" = 0 ]; then pass 1; else fail 1 "server exited $RC after SIGTERM"; fi
 if [ "$IRC" = 0 ] && grep -q "in-flight reply ok" "$WORK/inflight.log"; then pass 1; else cat "$WORK/inflight.log"; fail 1 "request in flight at SIGTERM was not answered"; fi
 grep -q "rest_shaper_replies_ok_total" "$WORK/metrics.prom" && pass 1 || fail 1 "no Prometheus metrics file"

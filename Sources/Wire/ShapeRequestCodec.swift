@@ -21,7 +21,8 @@ public enum ShapeRequestCodec {
         let (b, len) = (ids.shape[0], ids.shape[1])
         guard b >= 1, len >= 1 else { throw WireError(.shape, "input_ids must be non-empty, got \(ids.shape)") }
         guard b <= limits.maxBatch else { throw WireError(.limit, "B = \(b) exceeds max_batch \(limits.maxBatch)") }
-        guard b * len <= limits.maxTokens else { throw WireError(.limit, "B·T = \(b * len) exceeds max_tokens \(limits.maxTokens)") }
+        let (bt, overflow) = b.multipliedReportingOverflow(by: len)
+        guard !overflow, bt <= limits.maxTokens else { throw WireError(.limit, "B·T = \(b)·\(len) exceeds max_tokens \(limits.maxTokens)") }
         guard mask.shape == [b, len] else { throw WireError(.shape, "mask must be [\(b),\(len)], got \(mask.shape)") }
         let gts = h.groundTruth ?? []
         guard gts.count == b else { throw WireError(.shape, "ground_truth has \(gts.count) entries for B = \(b)") }

@@ -50,6 +50,11 @@ import Pipeline
         #expect(code([shape(), ids, mask], limits: WireLimits(maxTokens: 5, vocabSize: 1000)) == .limit)
         #expect(code([shape(), ids, mask], limits: WireLimits(maxBatch: 1, vocabSize: 1000)) == .limit)
     }
+    @Test func hugeShapeIsALimitNotACrash() {
+        let unlimited = WireLimits(maxMessageBytes: .max, maxTokens: .max, maxVocab: .max, maxBatch: .max, vocabSize: 1000)
+        #expect(code([shape(gt: "[]", idsShape: "[1099511627776,1099511627776]"), ids, mask], limits: unlimited) != nil)
+        #expect(code([shape(idsShape: "[1099511627776,1099511627776]"), ids, mask]) == .limit)
+    }
     @Test func vocabLimit() {
         let logits = [UInt8](repeating: 0, count: 2 * 3 * 8 * 4)
         let extra = #",{"name":"logits","dtype":"float32","shape":[2,3,8],"frames":[3]}"#

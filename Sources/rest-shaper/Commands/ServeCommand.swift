@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import CUDABackend
 import Capture
 import Pipeline
 import Rewards
@@ -27,6 +28,8 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Store full logits in the capture (large; by default the computed entropies stand in).") var captureLogits = false
     @Option(help: "Worker threads taking requests.") var workers = 2
     @Option(help: "Threads the shaping core uses per request (0 = all cores).") var threads = 0
+    @Option(help: "Entropy of full-logits requests: cpu, cuda or auto (cuda when a device opens, else cpu).") var backend = "cpu"
+    @Option(help: "CUDA device for --backend cuda|auto.") var device = 0
     @Option(help: "Most shape requests queued or running; more are answered 'busy'.") var queue = 64
     @Option(help: "Per-request timeout in milliseconds (0 = none).") var timeoutMs = 120_000
     @Option(help: "Largest request, MiB.") var maxMessageMb = 2048
@@ -46,6 +49,7 @@ struct ServeCommand: ParsableCommand {
         guard RewardRegistry.names.contains(reward) else { throw ValidationError("unknown --reward \(reward) (known: \(RewardRegistry.names.joined(separator: ", ")))") }
         guard workers >= 1, queue >= 1, maxMessageMb >= 1 else { throw ValidationError("--workers, --queue and --max-message-mb must be ≥ 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard BackendKind(rawValue: backend) != nil else { throw ValidationError("--backend must be cpu, cuda or auto") }
     }
 
     func run() throws {
@@ -58,7 +62,8 @@ struct ServeCommand: ParsableCommand {
         let logger = Logger(label: "rest-shaper.sidecar")
         let tok = try Tokenizer.load(path: tokenizer)
         let shaping = try config.map { try ShapingConfig.fromJSON(String(contentsOfFile: $0, encoding: .utf8)) } ?? ShapingConfig()
-        let engine = ShapingEngine(tokenizer: tok, config: shaping, threads: threads)
+        let engine = ShapingEngine(tokenizer: tok, config: shaping, threads: threads,
+                                   logitsEntropy: try logitsEntropyComputer(logger))
 
         var key = curveSecretKey
         if let k = key, k.hasPrefix("@") {
@@ -78,6 +83,27 @@ struct ServeCommand: ParsableCommand {
         server = try SidecarServer(config: cfg, shaper: engine, logger: logger) // SidecarError prints its reason
 
         try server.run()
+    }
+
+    /// The GPU entropy kernel for full-logits requests, per `--backend` (nil = the CPU kernels).
+    private func logitsEntropyComputer(_ logger: Logger) throws -> (any LogitsEntropyComputer)? {
+        switch BackendKind(rawValue: backend) ?? .cpu {
+        case .cpu:
+            return nil
+        case .cuda:
+            let c = try CUDAEntropyComputer(device: device)
+            logger.info("logits entropy on cuda: \(c.deviceDescription)")
+            return c
+        case .auto:
+            do {
+                let c = try CUDAEntropyComputer(device: device)
+                logger.info("logits entropy on cuda: \(c.deviceDescription)")
+                return c
+            } catch {
+                logger.notice("cuda unavailable (\(error)); logits entropy on the cpu")
+                return nil
+            }
+        }
     }
 }
 
