@@ -40,7 +40,7 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     // MARK: - Plumbing
 
     private func must(_ body: () throws -> Void) {
-        do { try body() } catch { fatalError("CUDA backend: \(error)") }
+        do { try driver.bind(); try body() } catch { fatalError("CUDA backend: \(error)") }
     }
 
     private func dev(_ t: Tensor) -> UInt64 { UInt64(UInt(bitPattern: t.address)) }
@@ -217,6 +217,7 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
 
     /// Entropies of `rows` logits rows of `vocab` elements (fp32 / bf16 / fp16 bytes) at `temperature`.
     public func entropies(logits: UnsafeRawBufferPointer, dtypeBytes: Int, kernel: String, rows: Int, vocab: Int, temperature: Float) throws -> [Float] {
+        try driver.bind()
         let bytes = rows * vocab * dtypeBytes
         precondition(logits.count >= bytes)
         let src = try driver.allocate(bytes: bytes)

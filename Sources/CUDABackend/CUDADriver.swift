@@ -31,6 +31,9 @@ final class CUDADriver: @unchecked Sendable {
     private let retain: FRetain, setCurrent: FSetCurrent, moduleLoad: FModuleLoad, getFunction: FGetFunction
     private let alloc: FAlloc, free: FFree, htod: FHtoD, dtoh: FDtoH, dtod: FDtoD, memset: FMemset
     private let launch: FLaunch, sync: FSync, errorString: FErr
+    /// The device's primary context; the driver keeps "current context" per thread, so every
+    /// entry point binds it first (the backend may be called from any thread).
+    private var context: OpaquePointer?
 
     init() throws {
         lib = try DynamicLibrary(candidates: LibrarySearch.candidates(env: "REST_SHAPER_LIBCUDA", sonames: ["libcuda.so.1", "libcuda.so"],
@@ -65,13 +68,19 @@ final class CUDADriver: @unchecked Sendable {
         try check("cuDeviceGet", deviceGet(&dev, ordinal))
         var ctx: OpaquePointer?
         try check("cuDevicePrimaryCtxRetain", retain(&ctx, dev))
-        try check("cuCtxSetCurrent", setCurrent(ctx))
+        context = ctx
+        try bind()
         var major: Int32 = 0, minor: Int32 = 0
         try check("cuDeviceGetAttribute", attribute(&major, 75, dev))  // COMPUTE_CAPABILITY_MAJOR
         try check("cuDeviceGetAttribute", attribute(&minor, 76, dev))  // COMPUTE_CAPABILITY_MINOR
         var name = [CChar](repeating: 0, count: 256)
         _ = deviceName(&name, 256, dev)
         return (String(cString: name), Int(major), Int(minor))
+    }
+
+    /// Makes the device's context current on the calling thread (a cheap thread-local store).
+    func bind() throws {
+        try check("cuCtxSetCurrent", setCurrent(context))
     }
 
     func loadModule(ptx: String) throws -> OpaquePointer? {
@@ -91,7 +100,7 @@ final class CUDADriver: @unchecked Sendable {
         try check("cuMemAlloc", alloc(&p, max(bytes, 4)))
         return p
     }
-    func release(_ p: Ptr) { _ = free(p) }
+    func release(_ p: Ptr) { _ = setCurrent(context); _ = free(p) }
     func upload(_ src: UnsafeRawPointer, to dst: Ptr, bytes: Int) throws { if bytes > 0 { try check("cuMemcpyHtoD", htod(dst, src, bytes)) } }
     func download(_ src: Ptr, to dst: UnsafeMutableRawPointer, bytes: Int) throws { if bytes > 0 { try check("cuMemcpyDtoH", dtoh(dst, src, bytes)) } }
     func copy(_ src: Ptr, to dst: Ptr, bytes: Int) throws { if bytes > 0 { try check("cuMemcpyDtoD", dtod(dst, src, bytes)) } }

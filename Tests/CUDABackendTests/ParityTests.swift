@@ -1,11 +1,13 @@
 import CUDABackend
+import Entropy
 import Testing
 import Trainer
 
 /// CPU vs CUDA on a tiny Qwen3 model: forward logits, every parameter gradient, and one AdamW
 /// step, plus the raw-logits entropy kernel. Runs only where a CUDA device can be opened;
-/// elsewhere it is reported as skipped (never as passed).
-struct ParityTests {
+/// elsewhere it is reported as skipped (never as passed). One backend instance is shared, so the
+/// tests run one at a time (a backend is used from one thread at a time, like a CUDA stream).
+@Suite(.serialized) struct ParityTests {
     static let cuda: CUDABackend? = try? CUDABackend()
 
     static func config() -> ModelConfig {
@@ -78,5 +80,39 @@ struct ParityTests {
         cpu.logProbAndEntropy(logits: t, targets: nil, rows: rows, vocab: vocab, invTemperature: 1, logProb: nil, entropy: e)
         let want = cpu.download(e)
         for r in 0..<rows { #expect(abs(got[r] - want[r]) < 1e-4, "row \(r): \(got[r]) vs \(want[r])") }
+    }
+}
+
+/// The sidecar's GPU entropy path (``CUDAEntropyComputer``) against the CPU kernels of module
+/// Entropy, for every wire dtype, with a masked (−inf) logit and a temperature.
+struct EntropyComputerParityTests {
+    static let gpu: CUDAEntropyComputer? = try? CUDAEntropyComputer()
+
+    @Test(.enabled(if: gpu != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"),
+          arguments: LogitsDType.allCases)
+    func matchesCPUKernels(dtype: LogitsDType) throws {
+        let gpu = try #require(Self.gpu)
+        let rows = 7, vocab = 151_936
+        var rng = TrainerRNG(seed: 5)
+        var x = (0..<rows * vocab).map { _ in Float(rng.normal() * 2) }
+        x[3 * vocab + 11] = -.infinity
+        let bytes = LogitsCodec.encode(x, as: dtype)
+        let got = try bytes.withUnsafeBytes { try gpu.entropies(logits: $0, dtype: dtype, rows: rows, vocab: vocab, temperature: 0.7) }
+        var want = [Float](repeating: 0, count: rows)
+        try bytes.withUnsafeBytes { raw in
+            try want.withUnsafeMutableBufferPointer {
+                try EntropyKernel.entropies(logits: raw, dtype: dtype, rows: rows, vocab: vocab, temperature: 0.7, into: $0)
+            }
+        }
+        for r in 0..<rows { #expect(abs(got[r] - want[r]) < 1e-4, "\(dtype) row \(r): \(got[r]) vs \(want[r])") }
+    }
+
+    @Test(.enabled(if: gpu != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"))
+    func allMaskedRowIsATypedError() throws {
+        let gpu = try #require(Self.gpu)
+        let x = [Float](repeating: -.infinity, count: 64)
+        #expect(throws: EntropyError.self) {
+            _ = try x.withUnsafeBytes { try gpu.entropies(logits: $0, dtype: .fp32, rows: 1, vocab: 64, temperature: 1) }
+        }
     }
 }
