@@ -16,7 +16,7 @@ if [ -z "$BIN" ]; then
   BIN="$(swift build -c release --show-bin-path)/rest-shaper"
 fi
 TOKENIZER="${REST_SHAPER_TOKENIZER:-$ROOT/Tests/TestSupport/Fixtures/qwen.tiktoken}"
-VECTORS="$ROOT/examples/python/tests/data/rest_vectors_visible.json"
+VECTORS="$ROOT/Tests/TestSupport/Fixtures/rest_vectors_visible.json"
 WORK="$(mktemp -d /tmp/rest-shaper-ci.XXXXXX)"
 ENDPOINT="ipc://$WORK/sidecar.sock"
 PASSED=0; FAILED=0

@@ -31,9 +31,15 @@ public struct WireMetrics: Sendable, Equatable {
     public var tokenCounts: [Named<Int>]
     public var weightMeans: [Named<Double>]
     public var entropyMeans: [Named<Double>]
+    /// γ per region used for the batch (omitted from the header when empty).
+    public var gammas: [Named<Double>]
+    /// The entropy curriculum's progress for the batch (omitted when the schedule does not use it).
+    public var entropyProgress: Double?
 
-    public init(rewardMean: Double, tokenCounts: [Named<Int>], weightMeans: [Named<Double>], entropyMeans: [Named<Double>]) {
+    public init(rewardMean: Double, tokenCounts: [Named<Int>], weightMeans: [Named<Double>], entropyMeans: [Named<Double>],
+                gammas: [Named<Double>] = [], entropyProgress: Double? = nil) {
         self.rewardMean = rewardMean; self.tokenCounts = tokenCounts; self.weightMeans = weightMeans; self.entropyMeans = entropyMeans
+        self.gammas = gammas; self.entropyProgress = entropyProgress
     }
 
     /// From the core's metrics, keys sorted so the encoding is deterministic.
@@ -42,13 +48,17 @@ public struct WireMetrics: Sendable, Equatable {
         tokenCounts = m.tokenCounts.sorted { $0.key < $1.key }.map { Named($0.key, $0.value) }
         weightMeans = m.weightMeans.sorted { $0.key < $1.key }.map { Named($0.key, $0.value) }
         entropyMeans = m.entropyMeans.sorted { $0.key < $1.key }.map { Named($0.key, $0.value) }
+        gammas = m.gammas.sorted { $0.key < $1.key }.map { Named($0.key, $0.value) }
+        entropyProgress = m.entropyProgress
     }
 
     public var batchMetrics: BatchMetrics {
         BatchMetrics(tokenCounts: Dictionary(tokenCounts.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
                      entropyMeans: Dictionary(entropyMeans.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
                      weightMeans: Dictionary(weightMeans.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                     rewardMean: rewardMean)
+                     rewardMean: rewardMean,
+                     gammas: Dictionary(gammas.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                     entropyProgress: entropyProgress)
     }
 }
 
@@ -106,6 +116,8 @@ public struct ReplyHeader: Sendable, Equatable {
             w.key("token_counts"); w.openObject(); for p in m.tokenCounts { w.key(p.name); w.int(p.value) }; w.closeObject()
             w.key("weight_means"); w.openObject(); for p in m.weightMeans { w.key(p.name); w.double(p.value) }; w.closeObject()
             w.key("entropy_means"); w.openObject(); for p in m.entropyMeans { w.key(p.name); w.double(p.value) }; w.closeObject()
+            if !m.gammas.isEmpty { w.key("gammas"); w.openObject(); for p in m.gammas { w.key(p.name); w.double(p.value) }; w.closeObject() }
+            if let p = m.entropyProgress { w.key("entropy_progress"); w.double(p) }
             w.closeObject()
         }
         if let s = server {
@@ -151,7 +163,9 @@ public struct ReplyHeader: Sendable, Equatable {
                 h.metrics = WireMetrics(rewardMean: try m.required("reward_mean", in: "metrics").double("reward_mean"),
                                         tokenCounts: try pairs("token_counts") { try $0.int("count") },
                                         weightMeans: try pairs("weight_means") { try $0.double("mean") },
-                                        entropyMeans: try pairs("entropy_means") { try $0.double("mean") })
+                                        entropyMeans: try pairs("entropy_means") { try $0.double("mean") },
+                                        gammas: try m["gammas"].map { try $0.members("gammas").map { Named($0.0, try $0.1.double("gamma")) } } ?? [],
+                                        entropyProgress: try m["entropy_progress"].map { try $0.double("entropy_progress") })
             }
             if let s = root["server"] {
                 h.server = ServerInfo(

@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 from rest_shaper_client import Client, protocol  # noqa: E402
 from rest_shaper_client.client import SOCKET_BUFFER  # noqa: E402
 
-VECTORS = os.path.join(HERE, "tests", "data", "rest_vectors_visible.json")
+VECTORS = os.path.join(HERE, "..", "..", "Tests", "TestSupport", "Fixtures", "rest_vectors_visible.json")
 
 
 def echo_server(endpoint, ready):

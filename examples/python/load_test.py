@@ -22,7 +22,7 @@ sys.path.insert(0, HERE)
 from rest_shaper_client import Client, RestShaperError, protocol  # noqa: E402
 from rest_shaper_client.errors import ClientTimeoutError  # noqa: E402
 
-VECTORS = os.path.join(HERE, "tests", "data", "rest_vectors_visible.json")
+VECTORS = os.path.join(HERE, "..", "..", "Tests", "TestSupport", "Fixtures", "rest_vectors_visible.json")
 VOCAB = 151669
 MALFORMED = ["bad_json", "version", "dtype", "shape", "token_id", "utf8", "unknown_op", "missing_frame"]
 EXPECTED_CODE = {"bad_json": "bad_header", "version": "version", "dtype": "dtype", "shape": "shape",
