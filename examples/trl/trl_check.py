@@ -7,7 +7,7 @@ downloaded), then with the installed trl 1.16:
      sidecar call per generation batch), and rest/* metrics were logged;
   2. recomputes the loss of one generated batch by hand: with bnpo and dapo it must equal ResT's
      sum(l*m*w)/sum(m*w) where l is TRL's per-token GRPO loss.
-The sidecar is an in-process fake (tests/fake_shaper.py) unless REST_SHAPER_ENDPOINT is set and
+The sidecar is an in-process fake (examples/testing/fake_shaper.py) unless REST_SHAPER_ENDPOINT is set and
 ``rest_shaper_client`` is importable. Prints ``N passed, M failed`` last.
 """
 
@@ -18,7 +18,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "tests"))
+sys.path.insert(0, os.path.join(HERE, "..", "testing"))  # fake_shaper
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

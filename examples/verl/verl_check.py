@@ -8,7 +8,7 @@ Imports the installed, unmodified verl 0.9.1 with VERL_USE_EXTERNAL_MODULES=rest
      entropies and ground truths, calls the sidecar, writes rm_scores and rollout_is_weights, and
      verl's own GRPO advantage computation then runs on those rewards;
   4. the ``rest`` reward manager scores a real DataProto item.
-The sidecar is an in-process fake (tests/fake_shaper.py) unless REST_SHAPER_ENDPOINT is set and
+The sidecar is an in-process fake (examples/testing/fake_shaper.py) unless REST_SHAPER_ENDPOINT is set and
 ``rest_shaper_client`` is importable, in which case the real sidecar is used.
 Prints one line per check and ``N passed, M failed`` last; exits non-zero on any failure.
 """
@@ -19,7 +19,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "tests"))
+sys.path.insert(0, os.path.join(HERE, "..", "testing"))  # fake_shaper
 os.environ.setdefault("VERL_USE_EXTERNAL_MODULES", "rest_verl")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
