@@ -28,7 +28,7 @@ public struct SyntheticToolTask: Sendable {
     ]
 
     /// Pieces of the task and their Qwen3 ids (checked against the Qwen3 tiktoken ranks and
-    /// added-token table in /work/shared/tokenizer when this table was written).
+    /// added-token table in shared/tokenizer when this table was written).
     public static let vocabulary = PieceVocabulary([
         ("<|endoftext|>", 151643), ("<|im_start|>", 151644), ("<|im_end|>", 151645),
         ("<tool_call>", 151657), ("</tool_call>", 151658), ("<think>", 151667), ("</think>", 151668),
