@@ -1,3 +1,4 @@
+import Entropy
 import Tokenization
 
 /// Realistic tool-use rollouts for benchmarks and load tests: a `<think>` block of English
@@ -50,18 +51,5 @@ public struct SyntheticRollouts {
             truths.append("<think> ... </think>\n<tool_call>\n\(call)\n</tool_call>")
         }
         return (ids, mask, truths)
-    }
-}
-
-/// A small, fast, seedable PRNG (SplitMix64) so benchmarks and tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

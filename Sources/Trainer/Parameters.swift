@@ -1,3 +1,4 @@
+import Entropy
 import Foundation
 
 /// Name and shape of one model parameter (HF `Qwen3ForCausalLM` naming).
@@ -64,27 +65,5 @@ extension ModelConfig {
     }
 }
 
-/// TrainerRNG: a small deterministic generator for weight init and sampling (reproducible
-/// across platforms, unlike `SystemRandomNumberGenerator`).
-public struct TrainerRNG: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func uniform() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
-    /// Standard normal (Box–Muller).
-    public mutating func normal() -> Double {
-        let u1 = max(uniform(), 1e-300), u2 = uniform()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-    }
-}
-
-/// The former name of ``TrainerRNG`` (kept for code written against it, e.g. the CUDA parity
-/// tests). Files that also import `Pipeline` must say `TrainerRNG`: Pipeline has its own SplitMix64.
-public typealias SplitMix64 = TrainerRNG
+/// The trainer's generator for weight init and sampling: the project's seeded SplitMix64.
+public typealias TrainerRNG = SplitMix64

@@ -1,16 +1,10 @@
 import Entropy
 
-/// Deterministic test RNG (SplitMix64).
+/// Deterministic test RNG: the project's SplitMix64 with Float helpers.
 struct TestRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+    var base: SplitMix64
+    init(_ seed: UInt64) { base = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { base.next() }
     mutating func uniform() -> Float { Float(next() >> 40) * 0x1p-24 }
     mutating func uniform(_ a: Float, _ b: Float) -> Float { a + (b - a) * uniform() }
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
