@@ -68,20 +68,31 @@ struct Writer {
                                 Self.hexDigits[Int((u >> 4) & 0xF)], Self.hexDigits[Int(u & 0xF)]])
     }
 
+    /// The two-character escapes both of Python's string encoders use; false for any other value.
+    mutating func writeShortEscape(_ v: UInt32) -> Bool {
+        let e: UInt8
+        switch v {
+        case 0x22: e = 0x22
+        case 0x5C: e = 0x5C
+        case 0x0A: e = UInt8(ascii: "n")
+        case 0x0D: e = UInt8(ascii: "r")
+        case 0x09: e = UInt8(ascii: "t")
+        case 0x08: e = UInt8(ascii: "b")
+        case 0x0C: e = UInt8(ascii: "f")
+        default: return false
+        }
+        out.append(contentsOf: [0x5C, e])
+        return true
+    }
+
     /// Python's `py_encode_basestring_ascii` / `py_encode_basestring`.
     mutating func writeString(_ s: String) {
         out.append(UInt8(ascii: "\""))
         if ensureASCII {
             for scalar in s.unicodeScalars {
                 let v = scalar.value
+                if writeShortEscape(v) { continue }
                 switch v {
-                case 0x22: out.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-                case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
                 case 0x20...0x7E: out.append(UInt8(v))
                 case 0x10000...:
                     let w = v - 0x10000
@@ -92,14 +103,8 @@ struct Writer {
             }
         } else {
             for b in s.utf8 {
+                if writeShortEscape(UInt32(b)) { continue }
                 switch b {
-                case 0x22: out.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-                case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
                 case 0..<0x20: writeU(UInt32(b))
                 default: out.append(b)
                 }

@@ -16,13 +16,8 @@ public struct RestReward: RewardFunction {
     }
 
     public func score(solution: String, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents {
-        let solutionBytes = Array(solution.utf8)[...]
-        let gt = Array(groundTruth.utf8)[...]
-        let response = core.predictText(solutionBytes)
-        let format = formatScore(response, groundTruth: gt, step: step)
-        let correctness = try core.correctness(response, groundTruth: gt, step: step)
-        let length = options.withLength ? core.lengthScore(response, step: step) : 0
-        return RewardComponents(score: correctness + format, format: format, correctness: correctness, length: length)
+        let c = try core.components(solution: solution, groundTruth: groundTruth, step: step, format: formatScore)
+        return RewardComponents(score: c.correctness + c.format, format: c.format, correctness: c.correctness, length: c.length)
     }
 
     /// `customize_format_reward_func` of the ResT repository.

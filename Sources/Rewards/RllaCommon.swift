@@ -17,6 +17,19 @@ struct Rlla {
     static let eotId = [UInt8](literal: "<|eot_id|>")
 
     /// `predict_str`: the last assistant segment up to its end marker, `strip()`ped.
+    /// The parts every variant computes the same way: the scored response, the variant's format
+    /// score, the tool-call correctness and (when enabled) the length score. Each variant only
+    /// says how they add up.
+    func components(solution: String, groundTruth: String, step: Int,
+                    format formatScore: (Bytes, Bytes, Int) -> Double) throws(RewardError) -> (format: Double, correctness: Double, length: Double) {
+        let gt = Array(groundTruth.utf8)[...]
+        let response = predictText(Array(solution.utf8)[...])
+        let format = formatScore(response, gt, step)
+        let correctness = try correctness(response, groundTruth: gt, step: step)
+        let length = options.withLength ? lengthScore(response, step: step) : 0
+        return (format, correctness, length)
+    }
+
     func predictText(_ solution: Bytes) -> Bytes {
         let (start, end) = options.llamaTemplate ? (Self.llamaAssistant, Self.eotId) : (Self.imStartAssistant, Self.imEnd)
         return PyText.strip(PyText.beforeFirst(PyText.afterLast(solution, start), end))
