@@ -15,6 +15,8 @@ final class ServerMetrics: Sendable {
         var latencyBuckets = [Int](repeating: 0, count: ServerMetrics.bucketBounds.count + 1)
         var latencySumMicros = 0
         var latencyCount = 0
+        var applied: [AppliedVerdict.Result: Int] = [:]
+        var unacknowledged = 0
     }
 
     static let bucketBounds: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30]
@@ -43,6 +45,17 @@ final class ServerMetrics: Sendable {
         state.withLock { $0.rollouts += rollouts; $0.tokens += tokens; $0.computeMicros += micros }
     }
 
+    /// One `applied` report and its verdict.
+    func applied(_ result: AppliedVerdict.Result) {
+        state.withLock { $0.applied[result, default: 0] += 1 }
+    }
+
+    /// Shape replies whose weights no trainer acknowledged within the window.
+    func unacknowledged(_ n: Int) {
+        guard n > 0 else { return }
+        state.withLock { $0.unacknowledged += n }
+    }
+
     /// Integer counters for the `stats` reply.
     func counters(inFlight: Int, queueDepth: Int, workers: Int) -> [Named<Int>] {
         let s = state.withLock { $0 }
@@ -52,7 +65,9 @@ final class ServerMetrics: Sendable {
         for c in WireErrorCode.allCases { out.append(Named("errors_\(c.rawValue)", s.errors[c.rawValue, default: 0])) }
         out += [Named("rollouts_total", s.rollouts), Named("tokens_total", s.tokens), Named("in_flight", inFlight),
                 Named("queue_depth", queueDepth), Named("workers", workers), Named("compute_us_total", s.computeMicros),
-                Named("bytes_in_total", s.bytesIn), Named("bytes_out_total", s.bytesOut),
+                Named("bytes_in_total", s.bytesIn), Named("bytes_out_total", s.bytesOut)]
+        for r in AppliedVerdict.Result.allCases { out.append(Named("applied_\(r.rawValue)", s.applied[r, default: 0])) }
+        out += [Named("shape_unacknowledged", s.unacknowledged),
                 Named("uptime_s", Int((monotonicNanos() - startNanos) / 1_000_000_000))]
         return out
     }
@@ -75,6 +90,10 @@ final class ServerMetrics: Sendable {
         metric("compute_seconds_total", "counter", "Time spent in the shaping core.", [("", "\(Double(s.computeMicros) / 1e6)")])
         metric("received_bytes_total", "counter", "Request bytes received.", [("", "\(s.bytesIn)")])
         metric("sent_bytes_total", "counter", "Reply bytes sent.", [("", "\(s.bytesOut)")])
+        metric("applied_total", "counter", "Trainer reports of applied weights, by verdict.",
+               AppliedVerdict.Result.allCases.map { ("{result=\"\($0.rawValue)\"}", "\(s.applied[$0, default: 0])") })
+        metric("shape_unacknowledged_total", "counter", "Shape replies no trainer reported applying within the acknowledgement window.",
+               [("", "\(s.unacknowledged)")])
         metric("in_flight", "gauge", "Shape requests queued or running.", [("", "\(inFlight)")])
         metric("queue_depth", "gauge", "Shape requests waiting for a worker.", [("", "\(queueDepth)")])
         metric("workers", "gauge", "Worker threads.", [("", "\(workers)")])
