@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Console
 import Entropy
 #if canImport(Glibc)
