@@ -205,6 +205,7 @@ public final class SidecarServer: @unchecked Sendable {
             replyDirect(envelope, request: msg, header: h, received: received)
         case .stats:
             var h = ReplyHeader(op: "stats", id: header.id)
+            h.metrics = metrics.recentBatches()
             h.stats = metrics.counters(inFlight: inflight.count, queueDepth: queue.depth, workers: config.workers)
             h.prometheus = metrics.prometheus(inFlight: inflight.count, queueDepth: queue.depth, workers: config.workers)
             replyDirect(envelope, request: msg, header: h, received: received)
@@ -362,7 +363,7 @@ public final class SidecarServer: @unchecked Sendable {
                 let digest = WeightDigest(weights: result.weights, mask: req.mask, rows: req.batch, length: req.length)
                 job.sentWeights.withLock { $0 = digest }
             }
-            metrics.computed(rollouts: req.batch, tokens: req.batch * req.length, micros: micros)
+            metrics.computed(rollouts: req.batch, tokens: req.batch * req.length, micros: micros, batch: result.metrics)
             let withEntropy = job.header.tensors.contains { $0.name == "logits" || $0.name == "topk_logits" }
             let reply = ShapeReply(result: result, id: id, batch: req.batch, length: req.length,
                                    computeMicros: micros, includeEntropies: withEntropy)
