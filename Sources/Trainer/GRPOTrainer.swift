@@ -33,6 +33,9 @@ public struct StepMetrics: Sendable, Codable {
     public var profile: String = ""
     /// Rollouts whose shaping status was not `ok` (weights fell back or the reward failed), by code.
     public var rolloutErrors: [String: Int] = [:]
+    /// The digest (PROTOCOL.md §`applied`) of the weights as the loss multiplied them in this
+    /// step's first epoch, over every group: what a sidecar trainer would acknowledge.
+    public var appliedWeights: WeightDigest? = nil
 }
 
 /// GRPO with ResT token weights: samples `samplesPerPrompt` rollouts per prompt, has the shaping
@@ -186,6 +189,11 @@ public final class GRPOTrainer: @unchecked Sendable {
                     refLogp = be.download(t)
                 }
                 let g = groups[gi]
+                if epoch == 0 {
+                    // from the very array the loss below multiplies in, not from the shaper's reply
+                    m.appliedWeights = (m.appliedWeights ?? WeightDigest()).adding(
+                        WeightDigest(weights: g.weights, mask: b.responseMask, rows: b.batch, length: b.time))
+                }
                 var denom = 1e-8
                 for i in 0..<rows { denom += Double(b.responseMask[i] * g.weights[i]) }
                 var coef = [Float](repeating: 0, count: rows)
