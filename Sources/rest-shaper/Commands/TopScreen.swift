@@ -108,7 +108,8 @@ enum TopScreen {
 
     static func ms(_ micros: Int?) -> String {
         guard let micros else { return "–" }
-        return micros >= 10_000_000 ? ProgressMeter.duration(Double(micros) / 1e6)
+        return micros >= 60_000_000 ? ProgressMeter.duration(Double(micros) / 1e6)
+            : micros >= 1_000_000 ? String(format: "%.2f s", Double(micros) / 1e6)
             : micros >= 1000 ? String(format: "%.1f ms", Double(micros) / 1000) : "\(micros) µs"
     }
 
