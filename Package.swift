@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "ShapingTests", dependencies: ["TestSupport", "Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy"]),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Shaping", "Tokenization"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),
