@@ -8,6 +8,8 @@
 //           └─> ToolEval
 //   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
+//   Benchmarks (CKernels, Entropy, Tokenization, Trainer): bench code and seeded synthetic data,
+//     kept out of the library modules; only the CLI and tests import it.
 //   rest-shaper (CLI, swift-argument-parser) on top of everything.
 import PackageDescription
 
@@ -56,10 +58,13 @@ let package = Package(
         .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
 
+        // ── Benchmarks: bench measurements and seeded synthetic data (never in a library product) ──
+        .target(name: "Benchmarks", dependencies: ["CKernels", "Entropy", "Tokenization", "Trainer"], swiftSettings: swiftSettings),
+
         // ── CLI ──
         .executableTarget(name: "rest-shaper", dependencies: [
             "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "Wire", "Capture", "Sidecar",
-            "Trainer", "CUDABackend", "ToolEval", "Conformance", "PyJSON",
+            "Trainer", "CUDABackend", "ToolEval", "Conformance", "Benchmarks", "PyJSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
@@ -71,8 +76,8 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["TestSupport", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShapingTests", dependencies: ["TestSupport", "Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy"]),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Shaping", "Tokenization"]),
+        .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy", "Benchmarks"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Shaping", "Tokenization", "Benchmarks"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),

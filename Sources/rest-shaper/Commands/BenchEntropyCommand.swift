@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Entropy
 #if canImport(Glibc)
 import Glibc

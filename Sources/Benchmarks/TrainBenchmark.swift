@@ -1,4 +1,6 @@
+import Entropy
 import Foundation
+import Trainer
 
 /// Forward(+backward) throughput of the model on a fixed small config — what
 /// `rest-shaper bench train` prints and `examples/bench/torch_reference.py` mirrors.
