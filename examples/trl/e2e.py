@@ -10,7 +10,8 @@
      pick one of three tools, copy a three-digit argument), so the model emits tool calls some of
      the time;
   4. TRL's GRPOTrainer through RestGRPOTrainer with a real ``rest-shaper serve``, once per arm
-     (``aligned`` ResT weights, ``uniform`` weights = mask) and seed, same seed and data per arm;
+     (``aligned`` ResT weights, ``uniform`` weights = mask, ``aligned_structure`` ResT with γ 0.5 on
+     JSON structure and special tokens) and seed, same seed and data per arm;
   5. per-step metrics as JSONL under examples/trl/runs/, a PNG of the reward curves, and the
      sidecar's ``stats``: every shape reply acknowledged (``applied_ok``), none mismatched.
 Prints ``N passed, M failed`` last; exits non-zero when a check fails.
@@ -55,6 +56,10 @@ ADDED = [("<|endoftext|>", True), ("<|im_start|>", True), ("<|im_end|>", True), 
          ("<think>", False), ("</think>", False)]
 TOOLS = [("get", "weather", "get_weather", "city"), ("find", "book", "find_book", "title"),
          ("play", "song", "play_song", "song")]
+# Arms: options for Client.shape. aligned_structure is the fallback trainer's learning-test
+# schedule: the released gammas plus 0.5 on JSON structure and special tokens (which they leave at 0).
+ARMS = {"aligned": {"profile": "aligned"}, "uniform": {"profile": "uniform"},
+        "aligned_structure": {"profile": "aligned", "schedule": '{"gammas": {"tool_json": 0.5, "special": 0.5}}'}}
 SYSTEM = "Tools: " + ", ".join(f"{v}_{n}({p})" for v, n, _, p in TOOLS)
 RESULTS = []
 
@@ -240,7 +245,7 @@ class StepLog(TrainerCallback):
 
 def run_arm(arm, seed, base_model, tok, id_map, endpoint, steps, outdir, runs_dir, args):
     model = copy.deepcopy(base_model)
-    reward = RestShaperReward(endpoint=endpoint, options={"profile": arm}, pad_token_id=tok.pad_token_id,
+    reward = RestShaperReward(endpoint=endpoint, options=dict(ARMS[arm]), pad_token_id=tok.pad_token_id,
                               client_factory=lambda ep: MappedClient(Client(ep), id_map))
     cfg = GRPOConfig(
         output_dir=os.path.join(outdir, f"{arm}-{seed}"), per_device_train_batch_size=args.batch,
@@ -274,7 +279,7 @@ def plot(runs_dir, arms, seeds, png, window):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    colors = {"aligned": "tab:blue", "uniform": "tab:orange"}
+    colors = {"aligned": "tab:blue", "uniform": "tab:orange", "aligned_structure": "tab:green"}
     summary = {}
     for arm in arms:
         curves = []
@@ -316,8 +321,8 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "rest-shaper"))
     ap.add_argument("--steps", type=int, default=int(os.environ.get("E2E_STEPS", 150)))
     ap.add_argument("--seeds", default=os.environ.get("E2E_SEEDS", "0,1,2"))
-    ap.add_argument("--arms", default="aligned,uniform")
-    ap.add_argument("--warmup-steps", type=int, default=int(os.environ.get("E2E_WARMUP", 60)))
+    ap.add_argument("--arms", default=os.environ.get("E2E_ARMS", "aligned,uniform,aligned_structure"))
+    ap.add_argument("--warmup-steps", type=int, default=int(os.environ.get("E2E_WARMUP", 120)))
     ap.add_argument("--batch", type=int, default=8, help="completions per step")
     ap.add_argument("--generations", type=int, default=4)
     ap.add_argument("--max-completion", type=int, default=40)
@@ -330,6 +335,9 @@ def main():
     torch.set_num_threads(a.threads)
     seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
     arms = [s.strip() for s in a.arms.split(",") if s.strip()]
+    unknown = [x for x in arms if x not in ARMS]
+    if unknown:
+        ap.error(f"unknown arms {unknown} (known: {sorted(ARMS)})")
     os.makedirs(a.runs, exist_ok=True)
     work = tempfile.mkdtemp(prefix="rest-trl-e2e-")
     t_start = time.time()
