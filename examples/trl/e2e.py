@@ -10,8 +10,8 @@
      pick one of three tools, copy a three-digit argument), so the model emits tool calls some of
      the time;
   4. TRL's GRPOTrainer through RestGRPOTrainer with a real ``rest-shaper serve``, once per arm
-     (``aligned`` ResT weights, ``uniform`` weights = mask, ``aligned_structure`` ResT with γ 0.5 on
-     JSON structure and special tokens) and seed, same seed and data per arm;
+     (``aligned`` ResT weights, ``uniform`` weights = mask; ``aligned_structure``, ResT with γ 0.5
+     on JSON structure and special tokens, with E2E_ARMS) and seed, same seed and data per arm;
   5. per-step metrics as JSONL under examples/trl/runs/, a PNG of the reward curves, and the
      sidecar's ``stats``: every shape reply acknowledged (``applied_ok``), none mismatched.
 Prints ``N passed, M failed`` last; exits non-zero when a check fails.
@@ -321,8 +321,8 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "rest-shaper"))
     ap.add_argument("--steps", type=int, default=int(os.environ.get("E2E_STEPS", 150)))
     ap.add_argument("--seeds", default=os.environ.get("E2E_SEEDS", "0,1,2"))
-    ap.add_argument("--arms", default=os.environ.get("E2E_ARMS", "aligned,uniform,aligned_structure"))
-    ap.add_argument("--warmup-steps", type=int, default=int(os.environ.get("E2E_WARMUP", 120)))
+    ap.add_argument("--arms", default=os.environ.get("E2E_ARMS", "aligned,uniform"))
+    ap.add_argument("--warmup-steps", type=int, default=int(os.environ.get("E2E_WARMUP", 60)))
     ap.add_argument("--batch", type=int, default=8, help="completions per step")
     ap.add_argument("--generations", type=int, default=4)
     ap.add_argument("--max-completion", type=int, default=40)
