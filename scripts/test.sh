@@ -5,6 +5,7 @@
 #   2. conformance on the vendored reference files through the CLI
 #   3. the sidecar end to end: Python client check, load test, SIGTERM drain, capture replay
 #   4. the VERL and TRL integration tests (numpy fakes)
+#   5. OpenBLAS core selection end to end, gradient checks with the selected core
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "setup failed"; exit 1; }
@@ -38,6 +39,7 @@ stage "swift test -c release" swift test -c release
 stage "conformance (CLI)" conformance_all
 stage "sidecar end to end" scripts/ci_sidecar.sh "$BIN"
 stage "VERL/TRL integration tests" make -C examples test-integrations
+stage "OpenBLAS core selection" scripts/ci_blas.sh "$BIN"
 
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failed stages: ${failed_names[*]}"
