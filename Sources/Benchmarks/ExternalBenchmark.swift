@@ -1,4 +1,5 @@
 import Foundation
+import Tokenization
 
 /// Runs the other side of a same-run comparison (a Python script printing one JSON object on
 /// stdout) as a child process, so both sides are timed on the machine in the same minutes.
@@ -40,5 +41,12 @@ public enum ExternalBenchmark {
         guard (try? p.run()) != nil else { return false }
         p.waitUntilExit()
         return p.terminationStatus == 0
+    }
+
+    /// Writes the tokenizer's added tokens as `[{"id", "content", "special"}]`, which the Python
+    /// sides need to build a HF tokenizer from a tiktoken rank file (examples/bench/hf_tokenizer.py).
+    public static func writeAddedTokens(of tokenizer: Tokenizer, to url: URL) throws {
+        struct Added: Encodable { var id: Int32; var content: String; var special: Bool }
+        try JSONEncoder().encode(tokenizer.addedTokens.map { Added(id: $0.id, content: $0.content, special: $0.special) }).write(to: url)
     }
 }

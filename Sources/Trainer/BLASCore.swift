@@ -232,7 +232,7 @@ public enum BLASCore {
     }
 
     /// Runs `gemm` on odd-sized matrices (every transpose combination, edge tiles, α and β ≠ 1,
-    /// and one product big enough for OpenBLAS to thread) and compares with a float64 reference.
+    /// and products big enough for OpenBLAS, or the pool, to split by rows and by columns) and compares with a float64 reference.
     /// Returns the largest |c − ref| / bound, bound = 1e-5·(Σ|α·a·b| + |β·c₀|) + 1e-30 per
     /// element: ≤ 1 passes (float32 accumulation of k ≤ 200 terms stays far inside it); a wrong
     /// kernel (garbage, wrong stride, missing tile) is off by orders of magnitude.
@@ -244,7 +244,7 @@ public enum BLASCore {
             return Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 1000
         }
         for (m, n, k, ta, tb) in [(67, 45, 131, false, true), (33, 70, 17, true, false), (9, 13, 200, true, true),
-                                  (48, 31, 64, false, false), (160, 144, 128, false, true)] {
+                                  (48, 31, 64, false, false), (160, 144, 128, false, true), (40, 300, 200, true, true)] {
             let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * n)).map { _ in next() }
             let c0 = (0..<(m * n)).map { _ in next() }
             var c = c0

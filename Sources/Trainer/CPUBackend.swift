@@ -2,7 +2,8 @@ import COpenBLAS
 import CTensor
 
 /// The host backend: tensors are 64-byte aligned host arrays, GEMMs go to OpenBLAS
-/// `cblas_sgemm`, everything else to the C kernels of `CTensor`.
+/// `cblas_sgemm` split into panels across CTensor's thread pool (`ct_sgemm`; OpenBLAS itself runs
+/// single-threaded), everything else to the C kernels of `CTensor`, row-parallel on the same pool.
 public final class CPUBackend: TensorBackend {
     public let name = "cpu"
     public init() {}
@@ -35,10 +36,8 @@ public final class CPUBackend: TensorBackend {
 
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha,
-                    f(a.tensor) + a.offset, blasint(lda), f(b.tensor) + b.offset, blasint(ldb),
-                    beta, f(c.tensor) + c.offset, blasint(ldc))
+        ct_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, f(a.tensor) + a.offset, lda, f(b.tensor) + b.offset, ldb,
+                 beta, f(c.tensor) + c.offset, ldc)
     }
 
     public func axpy(alpha: Float, x: Tensor, y: Tensor, count: Int) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import Console
 import Foundation
 import Trainer
 
@@ -17,6 +18,8 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option(help: "A Python with torch: also time the PyTorch reference in the same run and print ratio_vs_torch.") var torchPython: String?
     @Option(help: "The PyTorch reference script.") var torchScript = "examples/bench/torch_reference.py"
     @Option(help: "Rounds with --torch-python (each times both sides, alternating who goes first; medians are compared).") var rounds = 3
+
+    @OptionGroup var progress: ProgressOptions
 
     func validate() throws {
         guard batch > 0, seq > 0, iterations > 0, rounds > 0 else { throw ValidationError("batch, seq, iterations and rounds must be > 0") }
@@ -62,13 +65,15 @@ struct BenchTrainCommand: AsyncParsableCommand {
     func run() async throws {
         let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         var report: Report
+        let perRound = 1 + 2 * iterations
+        let meter = progress.meter("bench train", total: (torchPython == nil ? 1 : rounds) * perRound, unit: .items("passes"))
         if let torchPython {
             var ours: [TrainBenchmark.Result] = [], torch: [TorchResult] = []
             let args = [torchScript, "--batch", "\(batch)", "--seq", "\(seq)", "--iterations", "\(iterations)", "--threads", "\(BenchMachine.cores)"]
             for r in 0..<rounds {
                 // Alternate the order so neither side always runs on a machine warmed (or heated) by the other.
                 if r % 2 == 1 { torch.append(try ExternalBenchmark.runJSON(TorchResult.self, executable: torchPython, arguments: args)) }
-                ours.append(try TrainBenchmark.run(backend: be, batch: batch, seq: seq, iterations: iterations))
+                ours.append(try TrainBenchmark.run(backend: be, batch: batch, seq: seq, iterations: iterations) { done, _ in meter.update(r * perRound + done) })
                 if r % 2 == 0 { torch.append(try ExternalBenchmark.runJSON(TorchResult.self, executable: torchPython, arguments: args)) }
             }
             let oursRates = ours.map(\.forwardBackwardTokensPerSecond), torchRates = torch.map(\.forwardBackwardTokensPerSecond)
@@ -82,8 +87,10 @@ struct BenchTrainCommand: AsyncParsableCommand {
                 torchForwardBackwardTokensPerSecond: torchMedian, ratioVsTorch: oursMedian / torchMedian, ratioVsTorchCPU: oursCPU / torchCPU,
                 cpuModel: BenchMachine.cpuModel, cores: BenchMachine.cores, loadAverage: BenchMachine.loadAverage))
         } else {
-            report = Report(result: try TrainBenchmark.run(backend: be, batch: batch, seq: seq, iterations: iterations), comparison: nil)
+            report = Report(result: try TrainBenchmark.run(backend: be, batch: batch, seq: seq, iterations: iterations) { done, _ in meter.update(done) },
+                            comparison: nil)
         }
+        meter.finish()
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         var out = try enc.encode(report); out.append(0x0A)
         FileHandle.standardOutput.write(out)
