@@ -80,7 +80,8 @@ def main():
                 scores.append(rlla.compute_score(response_str, truths[i], step))
             t3 = time.perf_counter()
         weights_t.append(t2 - t0); decode_t.append(t1 - t0); rewards_t.append(t3 - t2); reward_decode_t.append(dec)
-    score = [s["score"] if isinstance(s, dict) else s for s in scores]
+    # compute_score returns (score, format, correctness, length).
+    score = [s[0] if isinstance(s, tuple) else s["score"] if isinstance(s, dict) else s for s in scores]
     print(json.dumps({
         "source": "released ResT code at " + os.path.abspath(a.rest_dir), "batch": B, "len": T, "step": step,
         "torch": torch.__version__, "repeat": a.repeat,
