@@ -14,6 +14,7 @@ if [ -z "$BIN" ]; then
   swift build -c release --product rest-shaper
   BIN="$(swift build -c release --show-bin-path)/rest-shaper"
 fi
+BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"   # the tests run from other folders
 export REST_SHAPER_BIN="$BIN"
 PY="$ROOT/.venv/bin/python"
 [ -x "$PY" ] || PY=python3

@@ -69,7 +69,7 @@ import Testing
 
     /// Beyond --http-queue a request is answered `busy` (503, Retry-After) at once.
     @Test func busyWhenTheGateIsFull() async throws {
-        let slow = SlowBatch.body(rows: 3000)
+        let slow = SlowBatch.body(rows: 16)
         try await FrontHarness.withFront(HTTPFrontConfig(port: 0, workers: 1, queueCapacity: 1)) { front, port in
             async let first = FrontHarness.post(port, "/openrlhf/get_reward", json: slow)
             try await waitUntil { front.requestsAdmitted >= 1 }
@@ -84,7 +84,7 @@ import Testing
 
     /// shutdown() while a request is being scored: it is answered, then run() returns and the port closes.
     @Test func drainAnswersTheRequestInFlight() async throws {
-        let slow = SlowBatch.body(rows: 3000)
+        let slow = SlowBatch.body(rows: 16)
         let front = try HTTPFront(config: HTTPFrontConfig(port: 0), engine: try FrontHarness.engine(), metrics: FixedMetrics())
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
         let server = Task { defer { sink.finish() }; try await front.run(onListening: { sink.yield($0) }) }
@@ -95,22 +95,26 @@ import Testing
         #expect(front.requestsInFlight == 1)
         front.shutdown()
         #expect(front.isDraining)
+        #expect(front.requestsAdmitted == 1, "the request was still being scored when the drain began")
         let r = try await reply
         #expect(r.status == 200)
-        #expect(try FrontHarness.parse(r)["rewards"]?.arrayValue?.count == 3000)
+        #expect(try FrontHarness.parse(r)["rewards"]?.arrayValue?.count == 16)
         try await server.value
         await #expect(throws: (any Error).self) { try await FrontHarness.get(port, "/healthz") }
     }
 }
 
-/// A batch that takes a while to score: long tool-call blocks compared line by line.
+/// A small body that takes seconds to score: every row's 400 calls share one name, so the reward
+/// compares each ground-truth call with every predicted one (≈ 0.15 s a row on one core).
 enum SlowBatch {
     static func body(rows: Int) -> String {
-        let calls = (0..<60).map { "{\"name\": \"f\($0)\", \"parameters\": {\"a\": \($0), \"b\": \"\(String(repeating: "x", count: 20))\"}}" }
-        let block = "<think>plan</think>\n<tool_call>\n" + calls.joined(separator: "\n") + "\n</tool_call>"
-        let query = "<|im_start|>assistant\n" + block + "<|im_end|>"
+        func calls(_ shift: Int) -> String {
+            (0..<400).map { "{\"name\": \"f\", \"parameters\": {\"a\": \($0 + shift), \"b\": \($0)}}" }.joined(separator: "\n")
+        }
+        let query = "<|im_start|>assistant\n<think>p</think>\n<tool_call>\n" + calls(0) + "\n</tool_call><|im_end|>"
+        let label = "<think>p</think>\n<tool_call>\n" + calls(1) + "\n</tool_call>"
         let body: JSONValue = ["query": .array(Array(repeating: .string(query), count: rows)),
-                               "labels": .array(Array(repeating: .string(block), count: rows))]
+                               "labels": .array(Array(repeating: .string(label), count: rows))]
         return PyJSON.dumps(body)
     }
 }

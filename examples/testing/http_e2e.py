@@ -160,14 +160,18 @@ def malformed(server):
 
 
 def slow_batch(rows):
-    calls = [json.dumps({"name": f"f{i}", "parameters": {"a": i, "b": "x" * 20}}) for i in range(60)]
-    block = "<think>plan</think>\n<tool_call>\n" + "\n".join(calls) + "\n</tool_call>"
-    return {"query": ["<|im_start|>assistant\n" + block + "<|im_end|>"] * rows, "labels": [block] * rows}
+    """A small body that takes seconds to score: 400 same-name calls a row, each ground-truth call
+    compared with every predicted one (about 0.15 s a row on one core)."""
+    def calls(shift):
+        return "\n".join(json.dumps({"name": "f", "parameters": {"a": i + shift, "b": i}}) for i in range(400))
+    query = "<|im_start|>assistant\n<think>p</think>\n<tool_call>\n" + calls(0) + "\n</tool_call><|im_end|>"
+    label = "<think>p</think>\n<tool_call>\n" + calls(1) + "\n</tool_call>"
+    return {"query": [query] * rows, "labels": [label] * rows}
 
 
 def drain():
     server = RestShaperHTTP("--http-workers", "1").start()
-    rows = 6000
+    rows = 16
     result = {}
 
     def slow():
