@@ -12,6 +12,8 @@
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
 //   Benchmarks (CKernels, Entropy, Tokenization, Trainer, HTTPFront): bench code and seeded synthetic data,
 //     kept out of the library modules; only the CLI and tests import it.
+//   Console (progress, terminal; no dependencies: library modules report through callbacks)
+//   Sidecar's counters: swift-prometheus (ServerMetrics)
 //   rest-shaper (CLI, swift-argument-parser) on top of everything.
 import PackageDescription
 
@@ -29,6 +31,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -56,7 +59,11 @@ let package = Package(
         // ── Sidecar ──
         .target(name: "Wire", dependencies: ["CCJSON", "Pipeline"], swiftSettings: swiftSettings),
         .target(name: "Capture", dependencies: ["Wire"], swiftSettings: swiftSettings),
-        .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", .product(name: "Logging", package: "swift-log"),
+                                                .product(name: "Prometheus", package: "swift-prometheus")], swiftSettings: swiftSettings),
+
+        // ── People watching long work: progress lines and bars, terminal queries ──
+        .target(name: "Console", swiftSettings: swiftSettings),
 
         // ── HTTP reward front (OpenRLHF / slime remote reward model) ──
         .target(name: "HTTPFront", dependencies: [
@@ -82,7 +89,7 @@ let package = Package(
         // ── CLI ──
         .executableTarget(name: "rest-shaper", dependencies: [
             "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "Wire", "Capture", "Sidecar", "HTTPFront",
-            "Trainer", "CUDABackend", "ToolEval", "Conformance", "Benchmarks", "PyJSON",
+            "Trainer", "CUDABackend", "ToolEval", "Conformance", "Benchmarks", "PyJSON", "Console",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
@@ -96,10 +103,11 @@ let package = Package(
         .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy", "Benchmarks"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Benchmarks"]),
-        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPFrontTests", dependencies: ["TestSupport", "HTTPFront", "Pipeline", "Rewards", "PyJSON"]),
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
         .testTarget(name: "ToolEvalTests", dependencies: ["TestSupport", "ToolEval", "Conformance"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -157,6 +157,8 @@ public enum HTTPBenchmark {
 
     private struct NoMetrics: HTTPFrontMetrics {
         func prometheusText() -> String { "" }
+        func httpRequest(route: String, error: String?) {}
+        func httpScored(rows: Int) {}
     }
 
     private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

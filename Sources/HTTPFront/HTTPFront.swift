@@ -9,11 +9,16 @@ import ServiceLifecycle
 import Synchronization
 import Wire
 
-/// Where the HTTP front gets the process's Prometheus text (the sidecar's `stats` counters):
-/// a seam, so that this module needs no ZeroMQ and the metrics' owner can change underneath.
+/// Where the HTTP front counts its requests and gets the process's Prometheus text (the sidecar's
+/// `stats` counters): a seam, so that this module needs no ZeroMQ.
 public protocol HTTPFrontMetrics: Sendable {
     /// The counters in Prometheus text exposition format, as the `stats` reply's `prometheus`.
     func prometheusText() -> String
+    /// One request answered on `route` (`openrlhf`, `slime`, `healthz`, `metrics`, `other`), with
+    /// its error code unless it succeeded.
+    func httpRequest(route: String, error: String?)
+    /// Texts scored by one request.
+    func httpScored(rows: Int)
 }
 
 /// The HTTP reward front: ToolRL/ResT rewards for trainers that call a remote reward model over
@@ -67,7 +72,7 @@ public final class HTTPFront: Sendable {
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in },
                     stopWhen: (@Sendable () -> Bool)? = nil) async throws {
         let router = Router(context: FrontContext.self)
-        router.add(middleware: FrontMiddleware(token: config.token))
+        router.add(middleware: FrontMiddleware(token: config.token, metrics: metrics))
         router.post("/openrlhf/get_reward") { request, context in try await self.openRLHF(request, context) }
         router.post("/get_reward") { request, context in try await self.openRLHF(request, context) }
         router.post("/slime/reward") { request, context in try await self.slime(request, context) }
@@ -160,6 +165,7 @@ public final class HTTPFront: Sendable {
         } catch let e as ShapeError {
             throw HTTPFrontError(WireErrorCode(rawValue: e.code) ?? .internal, e.description)
         }
+        metrics.httpScored(rows: batch.solutions.count)
         return Self.json(reply(result, step))
     }
 
@@ -213,34 +219,58 @@ struct FrontContext: RequestContext {
 struct FrontMiddleware: RouterMiddleware {
     typealias Context = FrontContext
     let token: String?
+    let metrics: any HTTPFrontMetrics
 
     func handle(_ request: Request, context: FrontContext,
                 next: (Request, FrontContext) async throws -> Response) async throws -> Response {
+        let (response, code) = try await answer(request, context: context, next: next)
+        metrics.httpRequest(route: Self.route(request.uri.path), error: code)
+        return response
+    }
+
+    static func route(_ path: String) -> String {
+        switch path {
+        case "/openrlhf/get_reward", "/get_reward": "openrlhf"
+        case "/slime/reward": "slime"
+        case "/healthz": "healthz"
+        case "/metrics": "metrics"
+        default: "other"
+        }
+    }
+
+    /// The response and, for an error reply, its code.
+    private func answer(_ request: Request, context: FrontContext,
+                        next: (Request, FrontContext) async throws -> Response) async throws -> (Response, String?) {
         do {
             if let token { try Self.authenticate(request.headers[.authorization], token: token) }
-            return try await next(request, context)
+            return (try await next(request, context), nil)
         } catch let e as HTTPFrontError {
-            var response = try e.response(from: request, context: context)
-            if e.closeConnection {
-                // Reply, then close: the rest of a refused body is never read.
-                let channel = context.channel
-                let bytes = JSONBody.encode(["error": ["code": .string(e.code), "message": .string(e.message)]])
-                response.body = ResponseBody(contentLength: bytes.utf8.count) { writer in
-                    try await writer.write(ByteBuffer(string: bytes))
-                    try await writer.finish(nil)
-                    channel.close(promise: nil)
-                }
-            }
-            return response
+            return (try reply(e, request, context), e.code)
         } catch let e as HTTPError where e.status == .notFound {
-            return try HTTPFrontError.notFound("no route \(request.method) \(request.uri.path) (routes: POST /openrlhf/get_reward, POST /get_reward, POST /slime/reward, GET /healthz, GET /metrics)")
-                .response(from: request, context: context)
+            let e = HTTPFrontError.notFound("no route \(request.method) \(request.uri.path) (routes: POST /openrlhf/get_reward, POST /get_reward, POST /slime/reward, GET /healthz, GET /metrics)")
+            return (try reply(e, request, context), e.code)
         } catch let e as HTTPError {
-            let code: WireErrorCode = e.status == .contentTooLarge ? .limit : e.status.code >= 500 ? .internal : .badHeader
-            return try HTTPFrontError(code, e.body ?? "\(e.status)").response(from: request, context: context)
+            let e = HTTPFrontError(e.status == .contentTooLarge ? .limit : e.status.code >= 500 ? .internal : .badHeader, e.body ?? "\(e.status)")
+            return (try reply(e, request, context), e.code)
         } catch {
-            return try HTTPFrontError(.internal, "\(error)").response(from: request, context: context)
+            let e = HTTPFrontError(.internal, "\(error)")
+            return (try reply(e, request, context), e.code)
         }
+    }
+
+    private func reply(_ e: HTTPFrontError, _ request: Request, _ context: FrontContext) throws -> Response {
+        var response = try e.response(from: request, context: context)
+        if e.closeConnection {
+            // Reply, then close: the rest of a refused body is never read.
+            let channel = context.channel
+            let bytes = JSONBody.encode(["error": ["code": .string(e.code), "message": .string(e.message)]])
+            response.body = ResponseBody(contentLength: bytes.utf8.count) { writer in
+                try await writer.write(ByteBuffer(string: bytes))
+                try await writer.finish(nil)
+                channel.close(promise: nil)
+            }
+        }
+        return response
     }
 
     /// `Authorization: Bearer TOKEN`, or Basic auth whose password is TOKEN (what Python's

@@ -172,15 +172,23 @@ import Testing
         }
     }
 
-    @Test func metricsAndHealth() async throws {
-        try await FrontHarness.withFront { _, port in
+    @Test func metricsHealthAndCounters() async throws {
+        let metrics = FixedMetrics()
+        try await FrontHarness.withFront(metrics: metrics) { _, port in
             let m = try await FrontHarness.get(port, "/metrics")
             #expect(m.status == 200)
             #expect(m.text == FixedMetrics().prometheusText())
             let h = try FrontHarness.parse(try await FrontHarness.get(port, "/healthz"))
             #expect(h["status"]?.stringValue == "ok")
             #expect(h["in_flight"]?.intValue == 0)
+            #expect(try await FrontHarness.post(port, "/get_reward", json: "{\"query\": [\"a\", \"b\"], \"labels\": [\"x\", \"y\"]}").status == 200)
+            #expect(try await FrontHarness.post(port, "/slime/reward", json: "{}").status == 400)
+            #expect(try await FrontHarness.get(port, "/nope").status == 404)
         }
+        let c = metrics.counted.withLock { $0 }
+        #expect(c.requests == ["metrics": 1, "healthz": 1, "openrlhf": 1, "slime": 1, "other": 1])
+        #expect(c.errors == ["bad_header": 1, "not_found": 1])
+        #expect(c.rows == 2)
     }
 
     @Test func tokenIsRequiredWhenSet() async throws {

@@ -2,11 +2,20 @@ import Foundation
 import HTTPFront
 import Pipeline
 import PyJSON
+import Synchronization
 import TestSupport
 
 /// Prometheus text that says where it came from (the real one is the sidecar's).
-struct FixedMetrics: HTTPFrontMetrics {
+final class FixedMetrics: HTTPFrontMetrics {
     func prometheusText() -> String { "# TYPE rest_shaper_test gauge\nrest_shaper_test 1\n" }
+    let counted = Mutex<(requests: [String: Int], errors: [String: Int], rows: Int)>(([:], [:], 0))
+    func httpRequest(route: String, error: String?) {
+        counted.withLock { c in
+            c.requests[route, default: 0] += 1
+            if let error { c.errors[error, default: 0] += 1 }
+        }
+    }
+    func httpScored(rows: Int) { counted.withLock { $0.rows += rows } }
 }
 
 enum FrontHarness {
@@ -16,9 +25,9 @@ enum FrontHarness {
     }
 
     /// Runs an ``HTTPFront`` on a free loopback port around `body`, then drains it and waits for it to stop.
-    static func withFront<R: Sendable>(_ config: HTTPFrontConfig = HTTPFrontConfig(port: 0),
+    static func withFront<R: Sendable>(_ config: HTTPFrontConfig = HTTPFrontConfig(port: 0), metrics: FixedMetrics = FixedMetrics(),
                                        _ body: @Sendable (HTTPFront, Int) async throws -> R) async throws -> R {
-        let front = try HTTPFront(config: config, engine: try engine(), metrics: FixedMetrics())
+        let front = try HTTPFront(config: config, engine: try engine(), metrics: metrics)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

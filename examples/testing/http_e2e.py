@@ -18,6 +18,7 @@ Ends with `N passed, M failed`; exits non-zero when anything failed.
 import argparse
 import http.client
 import json
+import re
 import socket
 import sys
 import threading
@@ -206,7 +207,10 @@ def main():
         load(server, args.clients, args.requests)
         malformed(server)
         status, body = get(server.url("/metrics"))
+        m = re.search(rb'^rest_shaper_http_requests_total\{route="openrlhf"\} (\d+)', body, re.M)
         check(status == 200 and b"rest_shaper_requests_total" in body, "/metrics serves the stats text")
+        check(m is not None and int(m.group(1)) >= args.clients * args.requests,
+              f"/metrics counts the HTTP requests: {m.group(0) if m else body[:300]!r}")
     drain()
     print(f"{PASSED} passed, {FAILED} failed")
     return 0 if FAILED == 0 else 1

@@ -51,6 +51,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "HTTP reward requests admitted at once (running or waiting); more are answered 503 busy.") var httpQueue = 256
     @Option(help: "Step of HTTP requests without ?step=: 1 + rows scored so far / this (0 = off).") var httpSamplesPerStep = 0
     @Option(help: "Write Prometheus metrics to this file (every second and at exit).") var metricsFile: String?
+    @Option(help: "Seconds a shape reply waits for the trainer's 'applied' report before it counts as unacknowledged (0 = do not track).")
+    var ackWindowS = 600.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
     func validate() throws {
@@ -58,6 +60,7 @@ struct ServeCommand: ParsableCommand {
         guard RewardRegistry.names.contains(reward) else { throw ValidationError("unknown --reward \(reward) (known: \(RewardRegistry.names.joined(separator: ", ")))") }
         guard workers >= 1, queue >= 1, maxMessageMb >= 1 else { throw ValidationError("--workers, --queue and --max-message-mb must be ≥ 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard ackWindowS >= 0, ackWindowS.isFinite else { throw ValidationError("--ack-window-s must be ≥ 0") }
         guard BackendKind(rawValue: backend) != nil else { throw ValidationError("--backend must be cpu, cuda or auto") }
         if http != nil { _ = try httpConfig(flags: [:]) }
     }
@@ -101,7 +104,7 @@ struct ServeCommand: ParsableCommand {
                                maxBatch: maxBatch, timeoutMillis: timeoutMs, vocabSize: tok.vocabSize),
             defaults: ShapeOptions(profile: profile, reward: reward, rewardFlags: flags),
             captureDirectory: capture, captureLogits: captureLogits, curveSecretKey: key, insecure: insecure,
-            metricsFile: metricsFile, serverVersion: "rest-shaper \(RestShaperVersion.string)")
+            metricsFile: metricsFile, serverVersion: "rest-shaper \(RestShaperVersion.string)", ackWindowSeconds: ackWindowS)
         SidecarServer.installSignalHandlers()
         let server: SidecarServer
         server = try SidecarServer(config: cfg, shaper: engine, logger: logger) // SidecarError prints its reason
@@ -141,8 +144,11 @@ struct ServeCommand: ParsableCommand {
     }
 }
 
-/// The HTTP front's `/metrics` is the sidecar's `stats` text.
-extension SidecarServer: HTTPFrontMetrics {}
+/// The HTTP front counts into the sidecar's `stats`, and its `/metrics` is their Prometheus text.
+extension SidecarServer: HTTPFrontMetrics {
+    public func httpRequest(route: String, error: String?) { metrics.http(route: route, error: error) }
+    public func httpScored(rows: Int) { metrics.httpScored(rows: rows) }
+}
 
 /// The entropy curriculum is the engine's only cross-batch state: captures store it (JSON) so
 /// replay can recompute each batch exactly.
