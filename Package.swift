@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "ShapingTests", dependencies: ["TestSupport", "Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy", "Benchmarks"]),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Benchmarks"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Shaping", "Tokenization", "Benchmarks"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPFrontTests", dependencies: ["TestSupport", "HTTPFront", "Pipeline", "Rewards", "PyJSON"]),
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer"], resources: [.copy("Fixtures")]),
