@@ -6,7 +6,8 @@
 //           ├─> Rewards ───────────────────────────┼─> Pipeline ─> Wire ─> Capture ─> Sidecar
 //           │   CKernels ─> Entropy ───────────────┘
 //           └─> ToolEval
-//   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
+//   Trainer (Tokenization, Regions, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
+//   Analysis (Entropy: its seeded generator) — metrics logs → statistics and reports
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
 //   rest-shaper (CLI, swift-argument-parser) on top of everything.
 import PackageDescription
@@ -51,15 +52,16 @@ let package = Package(
         .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
 
         // ── Trainer, evaluation ──
-        .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
+        .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
         .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline"], swiftSettings: swiftSettings),
         .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
+        .target(name: "Analysis", dependencies: ["Entropy"], swiftSettings: swiftSettings),
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
 
         // ── CLI ──
         .executableTarget(name: "rest-shaper", dependencies: [
             "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "Wire", "Capture", "Sidecar",
-            "Trainer", "CUDABackend", "ToolEval", "Conformance", "PyJSON",
+            "Trainer", "CUDABackend", "ToolEval", "Conformance", "PyJSON", "Analysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
@@ -77,5 +79,6 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),
         .testTarget(name: "ToolEvalTests", dependencies: ["TestSupport", "ToolEval", "Conformance"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], resources: [.copy("Fixtures")]),
     ]
 )

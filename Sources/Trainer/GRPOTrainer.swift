@@ -31,6 +31,8 @@ public struct StepMetrics: Sendable, Codable {
     public var profile: String = ""
     /// Rollouts whose shaping status was not `ok` (weights fell back or the reward failed), by code.
     public var rolloutErrors: [String: Int] = [:]
+    /// Policy-gradient norm and variance, overall and per region (only with `gradStats` on).
+    public var gradStats: GradientStats? = nil
 }
 
 /// GRPO with ResT token weights: samples `samplesPerPrompt` rollouts per prompt, has the shaping
@@ -122,6 +124,7 @@ public final class GRPOTrainer: @unchecked Sendable {
         let responses: [[Int32]]
         let batch: SequenceBatch
         var weights: [Float] = []      // per target position, [batch·time]
+        var categories: [UInt8] = []   // per target position (TokenCategory raw values)
         var advantages: [Float] = []   // per row
         var oldLogp: [Float] = []
     }
@@ -148,6 +151,7 @@ public final class GRPOTrainer: @unchecked Sendable {
         var regionEnt: [String: (Double, Int)] = [:], regionW: [String: (Double, Int)] = [:]
         var clipped = 0.0, counted = 0.0, klSum = 0.0, trained = 0
         let be = model.backend, vocab = model.config.vocabSize, invT = 1 / max(config.sampling.temperature, 1e-4)
+        let gradStats = config.gradStats ? GradientStatistics(model: model) : nil
         for epoch in 0..<config.ppoEpochs {
             grads.zero(on: be)
             var lossSum = 0.0
@@ -164,6 +168,7 @@ public final class GRPOTrainer: @unchecked Sendable {
                     let result = try shape(group: groups[gi], entropies: ent)
                     groups[gi].oldLogp = logp
                     groups[gi].weights = result.weights
+                    groups[gi].categories = result.categories
                     groups[gi].advantages = result.advantages
                     rewards += result.rewards
                     for st in result.status where !st.isOK { m.rolloutErrors[st.code, default: 0] += 1 }
@@ -210,12 +215,14 @@ public final class GRPOTrainer: @unchecked Sendable {
                 let scaleG = 1 / Float(groups.count)
                 for i in coef.indices { coef[i] *= scaleG }
                 lossSum += loss / Double(groups.count)
+                if epoch == 0 { try gradStats?.add(batch: b, coef: coef, categories: g.categories, invTemperature: invT) }
                 be.logProbBackward(logits: pass.logits, targets: b.targets, coef: coef, rows: rows, vocab: vocab, invTemperature: invT)
                 model.backward(pass, dLogits: pass.logits, into: grads)
             }
             m.gradNorm = optimizer.step(weights: model.weights, grads: grads)
             if epoch == 0 { m.loss = lossSum }
         }
+        m.gradStats = gradStats?.finish()
         step += 1
         let rm = rewards.reduce(0.0) { $0 + Double($1) } / Double(max(rewards.count, 1))
         m.rewardMean = rm
@@ -241,7 +248,7 @@ public final class GRPOTrainer: @unchecked Sendable {
     }
 
     struct Shaped {
-        var weights: [Float]; var rewards: [Float]; var components: [Float]; var advantages: [Float]; var metrics: BatchMetrics
+        var weights: [Float]; var categories: [UInt8]; var rewards: [Float]; var components: [Float]; var advantages: [Float]; var metrics: BatchMetrics
         var status: [RolloutStatus]
     }
 
@@ -272,11 +279,16 @@ public final class GRPOTrainer: @unchecked Sendable {
         }
         var w = [Float](repeating: 0, count: n * b.time)
         for r in 0..<n { for t in 0..<b.responseLength[r] { w[r * b.time + b.responseStart[r] + t] = res.weights[r * len + t] } }
+        // Categories the same way (a shaper that returns none leaves every token `outside`).
+        var cats = [UInt8](repeating: 0, count: n * b.time)
+        if res.categories.count == n * len {
+            for r in 0..<n { for t in 0..<b.responseLength[r] { cats[r * b.time + b.responseStart[r] + t] = res.categories[r * len + t] } }
+        }
         // Group-normalised advantages (GRPO): (r − mean) / (std + 1e-6), unbiased std as torch.std.
         let mean = res.rewards.reduce(0, +) / Float(n)
         let varr = res.rewards.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(max(n - 1, 1))
         let adv = res.rewards.map { ($0 - mean) / (varr.squareRoot() + 1e-6) }
-        return Shaped(weights: w, rewards: res.rewards, components: res.components, advantages: adv, metrics: res.metrics,
+        return Shaped(weights: w, categories: cats, rewards: res.rewards, components: res.components, advantages: adv, metrics: res.metrics,
                       status: res.rolloutStatus)
     }
 }

@@ -49,6 +49,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var scheduleJSON: String? = nil
 
     public var checkpointEvery: Int = 0
+    /// Per-step policy-gradient norm and variance, overall and per region (``GradientStatistics``);
+    /// off by default: it costs one extra forward pass per rollout and a backward pass per (rollout, region).
+    public var gradStats: Bool = false
     /// Resume from this checkpoint folder (written by a previous run).
     public var resumeFrom: String? = nil
 
@@ -58,7 +61,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case modelPath, initModel, task, dataPath, tokenizerPath, syntheticDigits, outputDir, metricsPath, seed, syntheticPrompts
         case warmupSteps, warmupBatch, warmupLR, steps, promptsPerStep, samplesPerPrompt, sampling, stopTokens
         case lr, weightDecay, maxGradNorm, clipEps, ppoEpochs, klCoef, profile, reward, rewardFlags, scheduleJSON
-        case checkpointEvery, resumeFrom
+        case checkpointEvery, resumeFrom, gradStats
     }
 
     public init(from decoder: Decoder) throws {
@@ -82,6 +85,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         profile = try get(.profile, d.profile); reward = try get(.reward, d.reward)
         rewardFlags = try get(.rewardFlags, d.rewardFlags); scheduleJSON = try c.decodeIfPresent(String.self, forKey: .scheduleJSON)
         checkpointEvery = try get(.checkpointEvery, d.checkpointEvery); resumeFrom = try c.decodeIfPresent(String.self, forKey: .resumeFrom)
+        gradStats = try get(.gradStats, d.gradStats)
     }
 
     /// Reads a config file.

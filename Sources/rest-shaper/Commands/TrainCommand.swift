@@ -14,6 +14,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Override the weight profile (aligned, released, uniform).") var profile: String?
     @Option(help: "Resume from a checkpoint folder (e.g. OUTPUT/checkpoints/latest).") var resume: String?
     @Option(help: "Backend: cpu, cuda or auto.") var backend = "cpu"
+    @Flag(help: "Write per-step policy-gradient norm and variance, overall and per region (config key gradStats; slower).")
+    var gradStats = false
 
     func run() async throws {
         let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -22,6 +24,7 @@ struct TrainCommand: AsyncParsableCommand {
         if let steps { c.steps = steps }
         if let profile { c.profile = profile }
         if let resume { c.resumeFrom = resume }
+        if gradStats { c.gradStats = true }
         let setup = try TrainingSetup(config: c, backend: be)
         let trainer = try GRPOTrainer(config: c, model: setup.model, codec: setup.codec, shaper: setup.shaper, examples: setup.examples)
         if let r = c.resumeFrom { try trainer.resume(from: URL(fileURLWithPath: r)) }
