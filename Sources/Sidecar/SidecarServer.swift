@@ -197,6 +197,7 @@ public final class SidecarServer: @unchecked Sendable {
             replyDirect(envelope, request: msg, header: h, received: received)
         case .stats:
             var h = ReplyHeader(op: "stats", id: header.id)
+            h.metrics = metrics.recentBatches()
             h.stats = metrics.counters(inFlight: inflight.count, queueDepth: queue.depth, workers: config.workers)
             h.prometheus = metrics.prometheus(inFlight: inflight.count, queueDepth: queue.depth, workers: config.workers)
             replyDirect(envelope, request: msg, header: h, received: received)
@@ -315,7 +316,7 @@ public final class SidecarServer: @unchecked Sendable {
             let result = try shaper.shape(req)
             let micros = Int((monotonicNanos() - t0) / 1000) // the core alone: codec and transport excluded
             try Self.validate(result, req)
-            metrics.computed(rollouts: req.batch, tokens: req.batch * req.length, micros: micros)
+            metrics.computed(rollouts: req.batch, tokens: req.batch * req.length, micros: micros, batch: result.metrics)
             let withEntropy = job.header.tensors.contains { $0.name == "logits" || $0.name == "topk_logits" }
             let reply = ShapeReply(result: result, id: id, batch: req.batch, length: req.length,
                                    computeMicros: micros, includeEntropies: withEntropy)

@@ -55,7 +55,7 @@ json.dump(c, open(path, "w"), indent=1)
 PY
       echo "== $name"
       start=$(date +%s)
-      nice -n 10 "$BIN" train --config "$cfg" > "$STUDY_OUT/$name.summary.json"
+      nice -n 10 "$BIN" train --config "$cfg" --log-every 50 > "$STUDY_OUT/$name.summary.json"
       echo "   $(( $(date +%s) - start )) s; $(grep -c '"grpo"' "$RUNS/$name.jsonl") GRPO steps"
     done
   done
