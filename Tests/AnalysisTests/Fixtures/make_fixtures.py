@@ -24,7 +24,7 @@ def trainer_run(seed, path):
             th = 2 * math.pi * (t - 1) / N + (math.pi / 2 if seed == 2 else 0)
             c, s = 0.1 * math.cos(th), 0.1 * math.sin(th)
             x = 0.5 + c
-            m = 0.2 + 0.01 * t + (0.005 if seed == 2 else 0)   # strictly increasing
+            m = 0.2 + 0.01 * t + 0.0002 * t * t + (0.005 if seed == 2 else 0)   # strictly increasing, uneven steps
             rec = {
                 "phase": "grpo", "step": t, "profile": "aligned",
                 "rewardMean": t / 10 + (1 if seed == 2 else 0),
