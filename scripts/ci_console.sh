@@ -37,9 +37,9 @@ fi
 echo "== top --once against a running sidecar"
 "$BIN" serve --bind "$ENDPOINT" --tokenizer "$TOKENIZER" --workers 2 --log-level warning >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-up=0
+up=0  # `top --once` is the readiness probe: it fails until the server answers
 for _ in $(seq 1 120); do
-  if "$PY" -c "import sys; from rest_shaper_client import Client; Client(sys.argv[1], timeout=1).ping()" "$ENDPOINT" 2>/dev/null; then up=1; break; fi
+  "$BIN" top --once --endpoint "$ENDPOINT" --timeout-ms 500 >/dev/null 2>&1 && { up=1; break; }
   kill -0 "$SERVER_PID" 2>/dev/null || break
   sleep 0.5
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sidecar end-to-end check (issue 4): Python client codec tests, golden vectors through a running
-# server, the load test, SIGTERM drain (exit 0) and replay of the capture it wrote.
+# server, the `applied` acknowledgement, the load test, SIGTERM drain (exit 0) and replay of the capture it wrote.
 #   scripts/ci_sidecar.sh [PATH/TO/rest-shaper]     (builds the release binary when no path is given)
 # Env: REST_SHAPER_TOKENIZER (default Tests/TestSupport/Fixtures/qwen.tiktoken),
 #      SIDECAR_LOAD_PROCESSES (8), SIDECAR_LOAD_BATCHES (200).
@@ -71,6 +71,10 @@ if [ "$up" != 1 ]; then cat "$WORK/server.log"; fail 1 "server did not start"; e
 echo "== golden vectors through the sidecar"
 "$PY" -m rest_shaper_client check "$VECTORS" --endpoint "$ENDPOINT" 2>&1 | tee "$WORK/check.log" | tail -15
 count "$WORK/check.log" "vectors check"
+
+echo "== weights-applied acknowledgement (op applied)"
+"$PY" "$ROOT/examples/python/ack_check.py" "$VECTORS" --endpoint "$ENDPOINT" 2>&1 | tee "$WORK/ack.log" | tail -8
+count "$WORK/ack.log" "ack check"
 
 echo "== load test"
 "$PY" "$ROOT/examples/python/load_test.py" --endpoint "$ENDPOINT" --processes "${SIDECAR_LOAD_PROCESSES:-8}" \

@@ -114,7 +114,9 @@ public enum ReportRendering {
             add("grad-variance-\(k)", "Policy-gradient variance of the loss restricted to \(k) tokens (mean over runs\(smooth)).",
                 SVGPlot(title: "Gradient variance: \(k)", xLabel: "step", yLabel: "tr Cov", logY: true, series: lines({ $0.regionGradVariance[k] }, band: false)))
         }
-        // Scatter: every step of every run, entropy against gradient variance.
+        // Scatter: every step of every run, entropy against gradient variance (else norm, as the correlations).
+        let useVariance = series.contains { s in s.gradVariance.contains { $0 != nil } }
+        let yName = useVariance ? "gradient variance" : "gradient norm"
         func scatter(_ id: String, _ title: String, _ pick: (RunSeries) -> ([Double?], [Double?])) {
             var out: [SVGPlot.Series] = []
             for g in r.curves {
@@ -125,12 +127,17 @@ public enum ReportRendering {
                 }
                 if !pts.isEmpty { out.append(SVGPlot.Series(name: g.group, color: color[g.group] ?? "#000", points: pts, scatter: true)) }
             }
-            var p = SVGPlot(title: title, xLabel: "entropy (nats)", yLabel: "gradient variance", logY: true, series: out)
+            var p = SVGPlot(title: title, xLabel: "entropy (nats)", yLabel: yName, logY: true, series: out)
             p.width = 420
             add(id, "\(title): one point per step and run.", p)
         }
-        scatter("scatter", "Entropy vs gradient variance") { ($0.entropy, $0.gradVariance) }
-        for k in regions { scatter("scatter-\(k)", "\(k): entropy vs gradient variance") { ($0.regionEntropy[k] ?? [], $0.regionGradVariance[k] ?? []) } }
+        scatter("scatter", "Entropy vs \(yName)") { ($0.entropy, useVariance ? $0.gradVariance : $0.gradNorm) }
+        for k in regions {
+            scatter("scatter-\(k)", "\(k): entropy vs \(yName)") { s in
+                let y = useVariance ? s.regionGradVariance[k] : s.regionGradNorm[k]
+                return (s.regionEntropy[k] ?? [], y ?? (useVariance ? s.gradVariance : s.gradNorm))
+            }
+        }
         return figs
     }
 

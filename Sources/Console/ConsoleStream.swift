@@ -78,27 +78,19 @@ public final class CapturedStream: ConsoleStream, @unchecked Sendable {
 /// Terminal queries and modes.
 public enum Terminal {
     /// The width of the terminal on `fd`, or nil when it is not one.
-    public static func columns(_ fd: Int32) -> Int? {
-        var ws = winsize()
-        #if canImport(Glibc)
-        let rc = ioctl(fd, UInt(TIOCGWINSZ), &ws)
-        #else
-        let rc = ioctl(fd, TIOCGWINSZ, &ws)
-        #endif
-        guard rc == 0, ws.ws_col > 0 else { return nil }
-        return Int(ws.ws_col)
-    }
+    public static func columns(_ fd: Int32) -> Int? { size(fd).map { Int($0.ws_col) } }
 
     /// Number of rows of the terminal on `fd`, or nil.
-    public static func rows(_ fd: Int32) -> Int? {
+    public static func rows(_ fd: Int32) -> Int? { size(fd).map { Int($0.ws_row) } }
+
+    private static func size(_ fd: Int32) -> winsize? {
         var ws = winsize()
         #if canImport(Glibc)
         let rc = ioctl(fd, UInt(TIOCGWINSZ), &ws)
         #else
         let rc = ioctl(fd, TIOCGWINSZ, &ws)
         #endif
-        guard rc == 0, ws.ws_row > 0 else { return nil }
-        return Int(ws.ws_row)
+        return rc == 0 && ws.ws_col > 0 && ws.ws_row > 0 ? ws : nil
     }
 
     /// Seconds on a monotonic clock.
@@ -138,7 +130,7 @@ public final class KeyReader {
     /// after sleeping the time-out).
     public func key(timeoutMillis: Int) -> UInt8? {
         guard active else {
-            usleep(UInt32(max(0, timeoutMillis)) * 1000)
+            usleep(UInt32(clamping: max(0, timeoutMillis) * 1000))
             return nil
         }
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

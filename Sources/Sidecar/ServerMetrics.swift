@@ -59,6 +59,8 @@ public final class ServerMetrics: Sendable {
     let computeMicros: Tally
     let bytesIn: Tally
     let bytesOut: Tally
+    let appliedByResult: [(AppliedVerdict.Result, Tally)]
+    let unacknowledgedReplies: Tally
     private let computeSeconds: Counter
     private let latency: DurationHistogram
     private let computeTime: DurationHistogram
@@ -88,6 +90,10 @@ public final class ServerMetrics: Sendable {
         computeSeconds = r.makeCounter(descriptor: name("compute_seconds", "total", "Time spent in the shaping core."))
         bytesIn = Tally("bytes_in_total", r.makeCounter(descriptor: name("received_bytes", "total", "Request bytes received.")))
         bytesOut = Tally("bytes_out_total", r.makeCounter(descriptor: name("sent_bytes", "total", "Reply bytes sent.")))
+        let applied = name("applied", "total", "Trainer reports of applied weights, by verdict.")
+        appliedByResult = AppliedVerdict.Result.allCases.map { ($0, Tally("applied_\($0.rawValue)", r.makeCounter(descriptor: applied, labels: [("result", $0.rawValue)]))) }
+        unacknowledgedReplies = Tally("shape_unacknowledged", r.makeCounter(descriptor: name("shape_unacknowledged", "total",
+            "Shape replies no trainer reported applying within the acknowledgement window.")))
         let buckets = Self.bucketBounds.map { Duration.nanoseconds(Int64($0 * 1e9)) }
         latency = r.makeDurationHistogram(descriptor: name("request_duration", "seconds", "Shape request latency, receipt to reply."), buckets: buckets)
         computeTime = r.makeDurationHistogram(descriptor: name("compute_duration", "seconds", "Shaping core time per shape request."), buckets: buckets)
@@ -131,11 +137,20 @@ public final class ServerMetrics: Sendable {
         }
     }
 
+    /// One `applied` report and its verdict.
+    public func applied(_ result: AppliedVerdict.Result) {
+        appliedByResult.first { $0.0 == result }?.1.add()
+    }
+
+    /// Shape replies whose weights no trainer acknowledged within the window.
+    public func unacknowledged(_ n: Int) { unacknowledgedReplies.add(n) }
+
     // MARK: views
 
     /// Every integer counter of `stats`, in the order PROTOCOL.md lists them.
     var tallies: [Tally] {
         [requestsTotal] + requestsByOp.map(\.1) + [repliesOK] + errorsByCode.map(\.1) + [rollouts, tokens]
+            + appliedByResult.map(\.1) + [unacknowledgedReplies]
     }
 
     /// Integer counters for the `stats` reply.

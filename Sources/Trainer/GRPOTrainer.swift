@@ -153,7 +153,7 @@ public final class GRPOTrainer: @unchecked Sendable {
         var regionEnt: [String: (Double, Int)] = [:], regionW: [String: (Double, Int)] = [:]
         var clipped = 0.0, counted = 0.0, klSum = 0.0, trained = 0
         let be = model.backend, vocab = model.config.vocabSize, invT = 1 / max(config.sampling.temperature, 1e-4)
-        let gradStats = config.gradStats ? GradientStatistics(model: model) : nil
+        let gradStats = config.gradStats && (step + 1) % config.gradStatsEvery == 0 ? GradientStatistics(model: model) : nil
         for epoch in 0..<config.ppoEpochs {
             grads.zero(on: be)
             var lossSum = 0.0

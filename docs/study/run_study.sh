@@ -15,6 +15,7 @@
 #   aligned-entropy  aligned, the entropy curriculum: think 0.6→1.0, tool_args 0.6→1.2 as think entropy falls
 # All aligned runs keep synthetic.json's γ 0.5 on tool_json and special tokens (see
 # examples/train/README.md) and the default tags 1.0, tool_name 1.2.
+# Gradient statistics on every 5th GRPO step (50 per run): they cost more than the step itself.
 # Metrics go to examples/train/runs/study-<condition>-seed<N>.jsonl; checkpoints to $STUDY_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,7 +51,7 @@ import json, sys
 path, seed, profile, sched, out, metrics = sys.argv[1:]
 c = json.load(open("examples/train/synthetic.json"))
 c.update(seed=int(seed), profile=profile, scheduleJSON=sched, outputDir=out, metricsPath=metrics,
-         checkpointEvery=0, gradStats=True)
+         checkpointEvery=0, gradStats=True, gradStatsEvery=5)
 json.dump(c, open(path, "w"), indent=1)
 PY
       echo "== $name"

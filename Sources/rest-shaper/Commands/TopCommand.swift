@@ -30,7 +30,7 @@ struct TopCommand: ParsableCommand {
     @Option(help: "The server's CURVE public key (40 Z85 characters) for a CURVE-encrypted endpoint.") var curveServerKey: String?
 
     func validate() throws {
-        guard interval >= 0.1, interval.isFinite else { throw ValidationError("--interval must be at least 0.1 s") }
+        guard interval >= 0.1, interval <= 3600 else { throw ValidationError("--interval must be between 0.1 and 3600 s") }
         guard timeoutMs >= 1 else { throw ValidationError("--timeout-ms must be positive") }
     }
 
@@ -57,7 +57,7 @@ struct TopCommand: ParsableCommand {
                     TopScreen.render($0, endpoint: endpoint, version: version, width: 120).joined(separator: "\n")
                 } ?? "\(endpoint): no reply within \(timeoutMs) ms"
                 out.write(text + "\n\n")
-                usleep(UInt32(interval * 1e6))
+                usleep(UInt32(clamping: Int(interval * 1e6)))
             }
         }
         try live(poller, out)

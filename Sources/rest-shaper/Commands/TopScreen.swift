@@ -47,8 +47,12 @@ enum TopScreen {
         let req = perSecond("shape_requests_last_1s", "shape_requests_last_60s")
         let tok = perSecond("tokens_last_1s", "tokens_last_60s")
         lines.append(pad("", 14) + pad("1 s", 10) + pad(window >= 60 || window == 0 ? "1 min" : "\(window) s", 10) + "total")
+        // Every other op (ping, stats, applied, …) in the server's order.
+        let ops = s.counters.filter { $0.name.hasPrefix("requests_") && $0.name != "requests_total" && $0.name != "requests_shape" }
+        for o in ops { shown.insert(o.name) }
+        let others = ops.map { "\($0.name.dropFirst(9)) \($0.value)" }.joined(separator: ", ")
         lines.append(pad("requests/s", 14) + pad(req.0, 10) + pad(req.1, 10)
-                     + "\(n("requests_shape")) shape · \(n("requests_total")) all (ping \(n("requests_ping")), stats \(n("requests_stats")))")
+                     + "\(n("requests_shape")) shape · \(n("requests_total")) all" + (others.isEmpty ? "" : " (\(others))"))
         lines.append(pad("tokens/s", 14) + pad(tok.0, 10) + pad(tok.1, 10) + "\(n("tokens_total")) tokens · \(n("rollouts_total")) rollouts")
         lines.append(pad("compute", 14) + "p50 \(ms(v("compute_us_p50")))  p99 \(ms(v("compute_us_p99")))  "
                      + "(last \(n("quantile_samples")) shape requests; \(ms(v("compute_us_total"))) in all)")
@@ -108,7 +112,8 @@ enum TopScreen {
 
     static func ms(_ micros: Int?) -> String {
         guard let micros else { return "–" }
-        return micros >= 10_000_000 ? ProgressMeter.duration(Double(micros) / 1e6)
+        return micros >= 60_000_000 ? ProgressMeter.duration(Double(micros) / 1e6)
+            : micros >= 1_000_000 ? String(format: "%.2f s", Double(micros) / 1e6)
             : micros >= 1000 ? String(format: "%.1f ms", Double(micros) / 1000) : "\(micros) µs"
     }
 

@@ -40,7 +40,7 @@ struct TrainCommand: AsyncParsableCommand {
         let metrics = try trainer.run(metricsURL: metricsURL, appendMetrics: c.resumeFrom != nil,
                                       checkpointDir: out.appendingPathComponent("checkpoints")) { m in
             meter.update(trainer.warmupDone + trainer.step, note: TrainReport.note(m))
-            if logEvery > 0, m.step % logEvery == 0 { meter.message(TrainReport.line(m, steps: c.steps, klOn: c.klCoef > 0)) }
+            if logEvery > 0, m.step % logEvery == 0 { meter.message(TrainReport.line(m, steps: c.steps, warmupSteps: c.warmupSteps, klOn: c.klCoef > 0)) }
         }
         meter.finish()
         try trainer.saveCheckpoint(to: out.appendingPathComponent("final"))

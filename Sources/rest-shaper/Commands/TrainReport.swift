@@ -11,10 +11,11 @@ enum TrainReport {
     }
 
     /// One report line: step, reward mean and its format/correctness parts, loss, KL, grad norm,
-    /// weighted-token fraction, tokens/s, profile. `klOn`: false when the config has no KL term.
-    static func line(_ m: StepMetrics, steps: Int, klOn: Bool) -> String {
+    /// weighted-token fraction, tokens/s, profile (warm-up steps: loss, grad norm, tokens/s).
+    /// `klOn`: false when the config has no KL term.
+    static func line(_ m: StepMetrics, steps: Int, warmupSteps: Int, klOn: Bool) -> String {
         if m.phase != "grpo" {
-            return String(format: "warm-up %d · loss %.4f · |g| %.3f · %@ tok/s", m.step, m.loss, m.gradNorm,
+            return String(format: "warm-up %d/%d · loss %.4f · |g| %.3f · %@ tok/s", m.step, warmupSteps, m.loss, m.gradNorm,
                           ProgressMeter.compact(m.tokensPerSecond))
         }
         var parts = [

@@ -2,9 +2,10 @@
 from .client import Client, ShapeResult
 from .errors import (BadHeaderError, BusyError, ClientTimeoutError, DTypeError, InternalError, LimitError,
                      RestShaperError, ServerTimeoutError, ShapeError, TokenIdError, Utf8Error, VersionError)
+from .digest import WeightDigest, row_digests
 from .protocol import CATEGORY_NAMES
 
 __all__ = ["Client", "ShapeResult", "RestShaperError", "BadHeaderError", "VersionError", "DTypeError",
            "ShapeError", "LimitError", "TokenIdError", "Utf8Error", "BusyError", "ServerTimeoutError",
-           "InternalError", "ClientTimeoutError", "CATEGORY_NAMES"]
+           "InternalError", "ClientTimeoutError", "CATEGORY_NAMES", "WeightDigest", "row_digests"]
 __version__ = "0.1.0"
