@@ -43,7 +43,8 @@ public struct RunSummary: Codable, Sendable {
     public var steps: Int
     /// Mean reward over the last `finalWindow` steps.
     public var finalReward: Double?
-    /// First step at which the smoothed reward reaches the threshold (nil: never, or no threshold).
+    /// First step at which the trailing `smooth`-step mean reward (a full window) reaches the
+    /// threshold (nil: never, or no threshold).
     public var stepsToThreshold: Double?
     /// Step-to-step noise variance of the per-step mean reward (``Statistics/stepToStepVariance(_:)``).
     public var rewardCurveVariance: Double?
@@ -148,8 +149,13 @@ public enum Analyzer {
         let rewards = present(r.reward)
         var reach: Double? = nil
         if let th = o.threshold {
+            // Full windows only: the first steps' partial averages are single noisy steps.
             let ma = Statistics.movingAverage(r.reward, window: o.smooth)
-            if let i = ma.indices.first(where: { (ma[$0] ?? -.infinity) >= th }) { reach = r.steps[i] }
+            var seen = 0
+            for i in ma.indices {
+                if r.reward[i] != nil { seen += 1 }
+                if seen >= o.smooth, let v = ma[i], v >= th { reach = r.steps[i]; break }
+            }
         }
         let ent = present(r.entropy)
         var statsTime = 0.0, restTime = 0.0

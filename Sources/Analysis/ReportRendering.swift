@@ -8,7 +8,7 @@ public enum ReportRendering {
     /// Per-run and per-group summaries, then the correlations (`perRun`: also each run's own rows).
     public static func text(_ r: AnalysisReport, perRun: Bool = false) -> String {
         let th = r.options.threshold.map { "steps→\(num($0))" } ?? "steps→th"
-        var out = "Runs (final reward: mean of the last \(r.options.finalWindow) steps; \(th): first step where the \(r.options.smooth)-step moving average reaches it; reward noise: Var(Δreward)/2)\n"
+        var out = "Runs (final reward: mean of the last \(r.options.finalWindow) steps; \(th): first step where the mean of the last \(r.options.smooth) steps reaches it; reward noise: Var(Δreward)/2)\n"
         out += table(["run", "group", "steps", "final reward", th, "reward noise", "grad var", "grad norm", "entropy first→last", "stats cost"],
                      r.runs.map { s in [s.name, s.group, "\(s.steps)", num(s.finalReward), num(s.stepsToThreshold, "—"), num(s.rewardCurveVariance),
                                         num(s.gradVarianceMean), num(s.gradNormMean), "\(num(s.entropyFirst)) → \(num(s.entropyLast))",

@@ -77,6 +77,11 @@ import Testing
         #expect(s1.stepsToThreshold == 20 && r.runs[1].stepsToThreshold == 10)
         #expect(Self.close(s1.rewardCurveVariance, 0.005, 1e-12))  // Δ = 0.1 every step
         #expect(Self.close(s1.gradStatsOverhead, 0.25, 1e-9))      // 0.01 s of 0.05 s per step
+        // Steps to threshold count full windows only: with a 3-step window the first candidate is step 3.
+        let early = try Analyzer.analyze(runs, options: AnalysisOptions(threshold: -1, smooth: 3, resamples: 0))
+        #expect(early.runs.map(\.stepsToThreshold) == [3, 3])
+        let late = try Analyzer.analyze(runs, options: AnalysisOptions(threshold: 1.95, smooth: 3, resamples: 0))
+        #expect(late.runs[0].stepsToThreshold == 21)   // (1.9 + 2.0 + 2.1) / 3 at step 21
         let g = try #require(r.groups.first)
         #expect(g.reachedThreshold == 2 && Self.close(g.finalReward?.mean, 4.3, 1e-12) && Self.close(g.finalReward?.sd, 0.5.squareRoot(), 1e-12))
         // Every rendering mentions the numbers.
