@@ -188,9 +188,13 @@ public enum Analyzer {
         if let row = correlation(scope: scope, name: name, region: "all", y: y.0, yRegion: "all",
                                  segments: runs.map { pairs($0.entropy, y.1($0)) }, o) { rows.append(row) }
         let regions = Set(runs.flatMap(\.regions)).sorted()
+        func regionStats(_ r: RunSeries) -> [String: [Double?]] { y.0 == "gradVariance" ? r.regionGradVariance : r.regionGradNorm }
+        // Logs with per-region gradient statistics omit regions that had no gradient (γ = 0): no row
+        // for those. Logs without any (VERL, TRL) get the region's entropy against the overall statistic.
+        let logsRegions = runs.allSatisfy { !regionStats($0).isEmpty }
         for k in regions {
-            let perRegion = y.0 == "gradVariance" ? runs.allSatisfy { $0.regionGradVariance[k] != nil }
-                                                   : runs.allSatisfy { $0.regionGradNorm[k] != nil }
+            let perRegion = runs.allSatisfy { regionStats($0)[k] != nil }
+            if logsRegions && !perRegion { continue }
             let segments = runs.map { r -> [(Double, Double)] in
                 let ys = perRegion ? ((y.0 == "gradVariance" ? r.regionGradVariance[k] : r.regionGradNorm[k]) ?? []) : y.1(r)
                 return pairs(r.regionEntropy[k] ?? [], ys)

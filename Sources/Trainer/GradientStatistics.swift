@@ -108,15 +108,6 @@ public final class GradientStatistics: @unchecked Sendable {
         add(rowGrad, into: total)
     }
 
-    /// Adds every row of a trainer batch (`coef`, `categories`: `[batch·time]`, as the loss sees them).
-    func add(batch b: SequenceBatch, coef: [Float], categories: [UInt8], invTemperature: Float) throws {
-        for r in 0..<b.batch {
-            let span = (r * b.time)..<((r + 1) * b.time)
-            try addRollout(inputs: Array(b.inputs[span]), targets: Array(b.targets[span]), coef: Array(coef[span]),
-                           categories: Array(categories[span]), invTemperature: invTemperature)
-        }
-    }
-
     /// The statistics of everything added so far.
     public func finish() -> GradientStats {
         let n = Double(rollouts)
@@ -138,5 +129,23 @@ public final class GradientStatistics: @unchecked Sendable {
 
     func add(_ x: ParameterSet, into y: ParameterSet) {
         for (a, b) in zip(x.tensors, y.tensors) { model.backend.axpy(alpha: 1, x: a, y: b, count: a.count) }
+    }
+}
+
+extension GradientStatistics {
+    /// Adds every rollout of a step: `coefficients[g][r][t]` is ∂loss/∂log π of response token t of
+    /// rollout r of group g, as the update's backward pass used it (zeros on the prompt).
+    func add(groups: [RolloutGroup], coefficients: [[[Float]]], pad: Int32, invTemperature: Float) throws {
+        for (g, coefs) in zip(groups, coefficients) {
+            for (r, ro) in g.rollouts.enumerated() {
+                let b = SequenceBatch(prompts: [g.prompt], responses: [ro.ids], pad: pad)
+                var coef = [Float](repeating: 0, count: b.time), cats = [UInt8](repeating: 0, count: b.time)
+                for t in 0..<b.responseLength[0] {
+                    coef[b.responseStart[0] + t] = coefs[r][t]
+                    cats[b.responseStart[0] + t] = t < g.categories[r].count ? g.categories[r][t] : 0
+                }
+                try addRollout(inputs: b.inputs, targets: b.targets, coef: coef, categories: cats, invTemperature: invTemperature)
+            }
+        }
     }
 }

@@ -64,6 +64,7 @@ import Testing
             #expect(Self.close(name.pearson, -1) && Self.close(name.spearman, -1))
             let args = try Self.row(r, scope.0, scope.1, "tool_args")
             #expect(Self.close(args.pearson, 0, 1e-12))
+            #expect(!r.correlations.contains { $0.name == scope.1 && $0.region == "outside" }, "a region without gradient gets no row")
         }
         // Seed bands: seed 2 is seed 1 + 1 at every step.
         let curves = try #require(r.curves.first)

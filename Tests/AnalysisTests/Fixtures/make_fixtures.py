@@ -9,6 +9,7 @@ and Σ cos·sin = 0, so:
 Seed 2 uses the phase θ + π/2: same means, so the pooled correlations equal the per-run ones.
 Rewards: seed 1 r_t = t/10, seed 2 r_t = t/10 + 1. Step time 0.05 s of which the gradient
 statistics 0.01 s: their overhead is 0.01 / 0.04 = 25 %.
+`outside` has an entropy but no gradient statistics (γ = 0): analyze gives it no row.
 Run: python3 make_fixtures.py (from this folder).
 """
 import json
@@ -30,7 +31,7 @@ def trainer_run(seed, path):
                 "rewardMean": t / 10 + (1 if seed == 2 else 0),
                 "entropyMean": x,
                 "gradNorm": 0.5, "seconds": 0.05,
-                "entropyByRegion": {"think": m, "tool_name": m, "tool_args": 0.3 + c},
+                "entropyByRegion": {"think": m, "tool_name": m, "tool_args": 0.3 + c, "outside": 0.2 + s},
                 "weightByRegion": {"think": 1.0, "tool_name": 1.2, "tool_args": 0.8},
                 "gradStats": {
                     "rollouts": 32, "norm": 0.5, "seconds": 0.01,
