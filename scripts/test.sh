@@ -4,6 +4,7 @@
 #   1. swift test -c release          unit, golden-vector and conformance tests (Swift Testing)
 #   2. conformance on the vendored reference files through the CLI
 #   3. the sidecar end to end: Python client check, load test, SIGTERM drain, capture replay
+#   3b. the sidecar fuzzer: 20,000 mutated messages with checked controls against a fresh server
 #   4. the VERL and TRL integration tests (numpy fakes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,7 @@ conformance_all() {
 stage "swift test -c release" swift test -c release
 stage "conformance (CLI)" conformance_all
 stage "sidecar end to end" scripts/ci_sidecar.sh "$BIN"
+stage "sidecar fuzz (20,000 messages)" scripts/fuzz_sidecar.sh 20000 "$BIN"
 stage "VERL/TRL integration tests" make -C examples test-integrations
 
 echo

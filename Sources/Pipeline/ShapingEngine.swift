@@ -14,6 +14,9 @@ public enum ShapeError: Error, CustomStringConvertible, Equatable {
     case utf8(String)
     case options(String)
     case entropy(String)
+    /// A number out of its range or not finite (NaN/±inf entropies or logits, a temperature the
+    /// kernels cannot use, entropies that came out non-finite).
+    case value(String)
 
     /// The typed error code of the wire protocol.
     public var code: String {
@@ -23,6 +26,7 @@ public enum ShapeError: Error, CustomStringConvertible, Equatable {
         case .utf8: return "utf8"
         case .options: return "bad_header"
         case .entropy: return "dtype"
+        case .value: return "value"
         }
     }
 
@@ -33,6 +37,7 @@ public enum ShapeError: Error, CustomStringConvertible, Equatable {
         case .utf8(let m): return "invalid UTF-8: \(m)"
         case .options(let m): return "bad options: \(m)"
         case .entropy(let m): return "entropy: \(m)"
+        case .value(let m): return "value: \(m)"
         }
     }
 }
@@ -206,6 +211,16 @@ public final class ShapingEngine: Shaper {
                 guard k > 0, logits.count == n * k, lse.count == n else {
                     throw ShapeError.shape("top-k logits must be [B,T,K] and logsumexp [B,T]")
                 }
+                // The full row's log-sum-exp is at least its largest logit; one below it (beyond
+                // float rounding) would make the top probabilities sum past 1 and H negative.
+                for row in 0..<n {
+                    var top = -Float.infinity
+                    for i in row * k ..< row * k + k where logits[i] > top { top = logits[i] }
+                    let l = lse[row]
+                    if top.isFinite, l.isFinite, l < top - 1e-5 * max(1, abs(top)) {
+                        throw ShapeError.value("logsumexp \(l) of row \(row / max(r.length, 1)), position \(row % max(r.length, 1)) is below its largest top-k logit \(top)")
+                    }
+                }
                 try logits.withUnsafeBufferPointer { l in
                     try lse.withUnsafeBufferPointer { s in
                         try out.withUnsafeMutableBufferPointer { o in
@@ -214,7 +229,22 @@ public final class ShapingEngine: Shaper {
                     }
                 }
             }
-        } catch let e as ShapeError { throw e } catch { throw ShapeError.entropy("\(error)") }
+        } catch let e as ShapeError {
+            throw e
+        } catch let e as EntropyError {
+            switch e {
+            case .nonFinite, .allMasked, .temperature, .invalidEntropy: throw ShapeError.value("entropy: \(e)")
+            case .shape(let m): throw ShapeError.shape("entropy: \(m)")
+            case .file: throw ShapeError.entropy("\(e)")
+            }
+        } catch {
+            throw ShapeError.entropy("\(error)")
+        }
+        // Finite logits can still give a non-finite entropy (a temperature so small that x/τ
+        // overflows, a log-sum-exp below the top logits): nothing non-finite reaches the weights.
+        if let i = out.firstIndex(where: { !$0.isFinite }) {
+            throw ShapeError.value("the entropy of row \(i / max(r.length, 1)), position \(i % max(r.length, 1)) is \(out[i]) (logits, log-sum-exp or temperature out of range)")
+        }
         return out
     }
 

@@ -337,5 +337,13 @@ public final class SidecarServer: @unchecked Sendable {
               r.entropies.map({ $0.count == bt }) ?? true else {
             throw WireError(.internal, "the shaping core returned tensors of the wrong size")
         }
+        // Finite inputs can still combine into a non-finite result (e.g. a request schedule whose
+        // γ is 1e308 overflows float32); such a reply would poison the trainer's loss.
+        if let i = r.weights.firstIndex(where: { !$0.isFinite }) {
+            throw WireError(.value, "weight [\(i / max(q.length, 1))][\(i % max(q.length, 1))] is \(r.weights[i]): the schedule or entropies are out of range")
+        }
+        if let i = r.rewards.firstIndex(where: { !$0.isFinite }) ?? r.components.firstIndex(where: { !$0.isFinite }).map({ $0 / 4 }) {
+            throw WireError(.value, "the reward of rollout \(i) is not finite")
+        }
     }
 }

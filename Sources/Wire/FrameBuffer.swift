@@ -157,6 +157,25 @@ public struct IncomingTensors {
         }
     }
 
+    /// int32/int64 values, exactly (no conversion through a floating-point type).
+    public func integers(_ d: TensorDescriptor) -> [Int64] {
+        let n = d.elementCount ?? 0
+        return [Int64](unsafeUninitializedCapacity: n) { buf, count in
+            forEachChunk(d) { chunk, at in
+                let m = chunk.count / d.dtype.byteWidth
+                for i in 0..<m {
+                    switch d.dtype {
+                    case .int32: buf[at + i] = Int64(chunk.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))
+                    case .int64: buf[at + i] = chunk.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)
+                    case .uint8, .bool: buf[at + i] = Int64(chunk[i])
+                    case .float32, .float16, .bfloat16: buf[at + i] = 0 // not an integer dtype: callers check dtypes first
+                    }
+                }
+            }
+            count = n
+        }
+    }
+
     /// int32/int64 values as `Int32`, each checked against `0..<bound` (else a `token_id` error).
     public func tokenIDs(_ d: TensorDescriptor, bound: Int) throws -> [Int32] {
         let n = d.elementCount ?? 0

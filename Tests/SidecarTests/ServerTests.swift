@@ -158,12 +158,16 @@ func decodeReply(_ frames: [[UInt8]]) throws -> ShapeReply { try withRaw(frames)
             _ = try c.request([Array("{broken".utf8)])
             c.send(shapeFrames(id: 2, ids: [3], mask: [1], batch: 1, gts: ["sleep"]))
             let probe = try SidecarClient(endpoint: ep)
-            for _ in 0..<200 { // wait until the server holds the slow request, then stop it
+            var inFlight = 0
+            for _ in 0..<400 { // wait until the server holds the slow request, then stop it
                 let r = try probe.request([Array(#"{"v":1,"op":"stats","id":1}"#.utf8)])
                 let h = try r[0].withUnsafeBytes { try ReplyHeader.decode($0, frameCount: 1) }
-                if h.stats?.first(where: { $0.name == "in_flight" })?.value == 1 { break }
+                inFlight = h.stats?.first(where: { $0.name == "in_flight" })?.value ?? 0
+                if inFlight == 1 { break }
                 usleep(5_000)
             }
+            // The drain is only tested if the request really was in flight when the stop came.
+            try #require(inFlight == 1, "the slow request never showed up in flight")
             server.requestStop()
             let r = try decodeReply(try c.receive())
             #expect(r.header.isOK && r.header.id == 2)
