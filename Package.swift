@@ -8,6 +8,10 @@
 //           └─> ToolEval
 //   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
+//   Benchmarks (CKernels, Entropy, Tokenization, Trainer): bench code and seeded synthetic data,
+//     kept out of the library modules; only the CLI and tests import it.
+//   Console (progress, terminal; no dependencies: library modules report through callbacks)
+//   Sidecar's counters: swift-prometheus (ServerMetrics)
 //   rest-shaper (CLI, swift-argument-parser) on top of everything.
 import PackageDescription
 
@@ -25,6 +29,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // ── C system libraries (Debian: libzmq3-dev libcjson-dev libopenblas-dev) ──
@@ -48,7 +53,11 @@ let package = Package(
         // ── Sidecar ──
         .target(name: "Wire", dependencies: ["CCJSON", "Pipeline"], swiftSettings: swiftSettings),
         .target(name: "Capture", dependencies: ["Wire"], swiftSettings: swiftSettings),
-        .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", .product(name: "Logging", package: "swift-log"),
+                                                .product(name: "Prometheus", package: "swift-prometheus")], swiftSettings: swiftSettings),
+
+        // ── People watching long work: progress lines and bars, terminal queries ──
+        .target(name: "Console", swiftSettings: swiftSettings),
 
         // ── Trainer, evaluation ──
         .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
@@ -56,10 +65,13 @@ let package = Package(
         .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
 
+        // ── Benchmarks: bench measurements and seeded synthetic data (never in a library product) ──
+        .target(name: "Benchmarks", dependencies: ["CKernels", "Entropy", "Tokenization", "Trainer"], swiftSettings: swiftSettings),
+
         // ── CLI ──
         .executableTarget(name: "rest-shaper", dependencies: [
             "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "Wire", "Capture", "Sidecar",
-            "Trainer", "CUDABackend", "ToolEval", "Conformance", "PyJSON",
+            "Trainer", "CUDABackend", "ToolEval", "Conformance", "Benchmarks", "PyJSON", "Console",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
@@ -71,11 +83,12 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["TestSupport", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShapingTests", dependencies: ["TestSupport", "Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy"]),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions"]),
-        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy", "Benchmarks"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Benchmarks"]),
+        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
         .testTarget(name: "ToolEvalTests", dependencies: ["TestSupport", "ToolEval", "Conformance"], resources: [.copy("Fixtures")]),
     ]
 )

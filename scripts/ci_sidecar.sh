@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sidecar end-to-end check (issue 4): Python client codec tests, golden vectors through a running
-# server, the load test, SIGTERM drain (exit 0) and replay of the capture it wrote.
+# server, the `applied` acknowledgement, the load test, SIGTERM drain (exit 0) and replay of the capture it wrote.
 #   scripts/ci_sidecar.sh [PATH/TO/rest-shaper]     (builds the release binary when no path is given)
 # Env: REST_SHAPER_TOKENIZER (default Tests/TestSupport/Fixtures/qwen.tiktoken),
 #      SIDECAR_LOAD_PROCESSES (8), SIDECAR_LOAD_BATCHES (200).
@@ -70,6 +70,10 @@ if ! sidecar_wait "$PY" "$ENDPOINT" "$SERVER_PID"; then cat "$WORK/server.log"; 
 echo "== golden vectors through the sidecar"
 run_logged "$WORK/check.log" 15 "$PY" -m rest_shaper_client check "$VECTORS" --endpoint "$ENDPOINT"
 count "$WORK/check.log" "vectors check" "$RC"
+
+echo "== weights-applied acknowledgement (op applied)"
+"$PY" "$ROOT/examples/python/ack_check.py" "$VECTORS" --endpoint "$ENDPOINT" 2>&1 | tee "$WORK/ack.log" | tail -8
+count "$WORK/ack.log" "ack check"
 
 echo "== load test"
 run_logged "$WORK/load.log" 12 "$PY" "$ROOT/examples/python/load_test.py" --endpoint "$ENDPOINT" \

@@ -18,7 +18,7 @@ public enum APIBankScoreSuite: ConformanceSuite {
            let env = ProcessInfo.processInfo.environment["RESTSHAPER_APIBANK_DIR"] { directory = env }
         var answers: [String: PyValue] = [:]
         for item in try APIBankScorer.load(directory: directory) { answers[item.key] = item.answer }
-        var report = ConformanceReport()
+        var report = ConformanceReport(context)
         for (line, r) in try readJSONLines(path) {
             let id = "\(r["key"]?.stringValue ?? "line \(line)") [\(r["kind"]?.stringValue ?? "")]"
             guard let key = r["key"]?.stringValue, let answer = answers[key] else { report.record(id, "no API-Bank item"); continue }

@@ -17,7 +17,7 @@ public enum BFCLCheckerSuite: ConformanceSuite {
         let records = try readJSONLines(path)
         let ids = records.compactMap { $0.1["id"]?.stringValue }
         let dataset = try BFCLDataset.load(directory: bfclDirectory(near: path), forIDs: ids)
-        var report = ConformanceReport()
+        var report = ConformanceReport(context)
         let plain = BFCLEvaluator(underscoreToDot: false), underscore = BFCLEvaluator(underscoreToDot: true)
         for (line, r) in records {
             let id = r["id"]?.stringValue ?? "line \(line)"

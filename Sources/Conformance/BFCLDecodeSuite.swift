@@ -13,7 +13,7 @@ public enum BFCLDecodeSuite: ConformanceSuite {
     }
 
     public static func run(path: String, context: ConformanceContext) throws -> ConformanceReport {
-        var report = ConformanceReport()
+        var report = ConformanceReport(context)
         for (line, r) in try readJSONLines(path) {
             let id = "line \(line) [\(r["kind"]?.stringValue ?? "")]"
             guard let raw = r["raw"]?.stringValue else { report.record(id, "no raw text"); continue }

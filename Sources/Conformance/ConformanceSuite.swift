@@ -4,9 +4,14 @@ public struct ConformanceReport: Sendable {
     public var failed: Int = 0
     /// One line per failing case: the case id and its first difference.
     public var failures: [String] = []
-    public init() {}
+    /// Told the number of cases checked after each one (the CLI's progress).
+    let onCase: (@Sendable (Int) -> Void)?
+    public init() { onCase = nil }
+    /// A report that tells `context.onCase` about every case recorded.
+    public init(_ context: ConformanceContext) { onCase = context.onCase }
     public mutating func record(_ id: String, _ difference: String?) {
         if let difference { failed += 1; failures.append("\(id): \(difference)") } else { passed += 1 }
+        onCase?(passed + failed)
     }
     /// The closing line every conformance run prints: `N passed, M failed`.
     public var summary: String { "\(passed) passed, \(failed) failed" }
@@ -24,10 +29,15 @@ public protocol ConformanceSuite: Sendable {
     static func run(path: String, context: ConformanceContext) throws -> ConformanceReport
 }
 
-/// What a suite may need besides the file: the tokenizer path given on the command line.
+/// What a suite may need besides the file: the tokenizer path given on the command line, and
+/// whom to tell about progress.
 public struct ConformanceContext: Sendable {
     public var tokenizerPath: String?
-    public init(tokenizerPath: String? = nil) { self.tokenizerPath = tokenizerPath }
+    /// Called with the number of cases checked so far, after each case (progress for a person).
+    public var onCase: (@Sendable (Int) -> Void)?
+    public init(tokenizerPath: String? = nil, onCase: (@Sendable (Int) -> Void)? = nil) {
+        self.tokenizerPath = tokenizerPath; self.onCase = onCase
+    }
 }
 
 /// Every suite the `conformance` command knows; a new file kind is one type added here.

@@ -25,7 +25,7 @@ public struct MisalignmentDemoSuite: ConformanceSuite {
               let want = c["weights_step0"]?.arrayValue?.compactMap(\.doubleValue) else {
             throw ConformanceError.malformed("\(path): token_ids, loss_mask, weights_step0")
         }
-        var report = ConformanceReport()
+        var report = ConformanceReport(context)
         let request = ShapeRequest(inputIDs: ids, mask: mask, batch: 1, length: ids.count, groundTruths: [""],
                                    step: 0, options: ShapeOptions(profile: "released"))
         do {

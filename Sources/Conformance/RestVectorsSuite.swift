@@ -24,7 +24,7 @@ public struct RestVectorsSuite: ConformanceSuite {
         guard let data = FileManager.default.contents(atPath: path) else { throw ConformanceError.unreadable(path) }
         let root = try PyJSON.loads(String(decoding: data, as: UTF8.self))
         let engine = ShapingEngine(tokenizer: tokenizer)
-        var report = ConformanceReport()
+        var report = ConformanceReport(context)
         let configs = root["reward_configs"]?.arrayValue ?? []
         for c in root["cases"]?.arrayValue ?? [] {
             let id = c["id"]?.stringValue ?? "?"

@@ -13,7 +13,7 @@ public enum RllaRewardRefsSuite: ConformanceSuite {
     }
 
     public static func run(path: String, context: ConformanceContext) throws -> ConformanceReport {
-        var report = ConformanceReport()
+        var report = ConformanceReport(context)
         for (line, row) in try readJSONLinesRaw(path) {
             let id = row["index"].map { "row \(PyJSON.dumps($0))" } ?? "line \(line)"
             let step = row["step"]?.intValue ?? 0

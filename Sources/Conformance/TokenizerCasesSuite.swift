@@ -18,7 +18,7 @@ public enum TokenizerCasesSuite: ConformanceSuite {
         }
         let tokenizer = try Tokenizer.load(path: tokenizerPath)
         let cases = try TokenizerCases(path: path)
-        var report = ConformanceReport()
+        var report = ConformanceReport(context)
         for result in cases.check(tokenizer) { report.record(result.id, result.difference) }
         return report
     }

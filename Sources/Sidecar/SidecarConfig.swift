@@ -26,6 +26,13 @@ public struct SidecarConfig: Sendable {
     public var socketBufferBytes: Int32
     /// Reported by `ping`.
     public var serverVersion: String
+    /// Seconds a shape reply waits for the trainer's `applied` report before it counts as
+    /// unacknowledged (0: do not track acknowledgements).
+    public var ackWindowSeconds: Double
+    /// Most replies awaiting acknowledgement; beyond it the oldest counts as unacknowledged.
+    public var ackCapacity: Int
+    /// Least time between two "no trainer reports applying them" warnings.
+    public var ackWarningIntervalSeconds: Double
 
     public static let defaultEndpoint = "ipc:///tmp/rest-shaper.sock"
 
@@ -33,11 +40,14 @@ public struct SidecarConfig: Sendable {
                 limits: WireLimits = WireLimits(), defaults: ShapeOptions = ShapeOptions(),
                 captureDirectory: String? = nil, captureLogits: Bool = false, curveSecretKey: String? = nil,
                 insecure: Bool = false, metricsFile: String? = nil, socketBufferBytes: Int32 = 4 << 20,
-                serverVersion: String = "rest-shaper") {
+                serverVersion: String = "rest-shaper", ackWindowSeconds: Double = 600, ackCapacity: Int = 1 << 16,
+                ackWarningIntervalSeconds: Double = 60) {
         self.bind = bind; self.workers = workers; self.queueCapacity = queueCapacity; self.limits = limits
         self.defaults = defaults; self.captureDirectory = captureDirectory; self.captureLogits = captureLogits
         self.curveSecretKey = curveSecretKey; self.insecure = insecure; self.metricsFile = metricsFile
         self.socketBufferBytes = socketBufferBytes; self.serverVersion = serverVersion
+        self.ackWindowSeconds = ackWindowSeconds; self.ackCapacity = ackCapacity
+        self.ackWarningIntervalSeconds = ackWarningIntervalSeconds
     }
 }
 

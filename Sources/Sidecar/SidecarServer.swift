@@ -22,6 +22,8 @@ final class Job: @unchecked Sendable {
     let cancelled = Atomic<Bool>(false)
     /// The shaper's state just before this job ran (captured with the record).
     let engineState = Mutex<[UInt8]?>(nil)
+    /// The digest of the weights in the reply, registered for acknowledgement when it is sent.
+    let sentWeights = Mutex<WeightDigest?>(nil)
 
     init(key: UInt64, header: RequestHeader, message: ZmqFrames) {
         self.key = key; self.header = header; self.message = message
@@ -46,6 +48,10 @@ public final class SidecarServer: @unchecked Sendable {
     let queue = JobQueue<Job>()
     let metrics = ServerMetrics()
     let capture: CaptureWriter?
+    /// Shape replies awaiting the trainer's `applied` report (nil: not tracked).
+    let acks: AckRegistry?
+    private var unackedSinceWarning = 0
+    private var lastAckWarning: UInt64?
     let stopRequested = Atomic<Bool>(false)
     /// The bound endpoint (with the real port when binding tcp port `*`).
     public let endpoint: String
@@ -61,6 +67,7 @@ public final class SidecarServer: @unchecked Sendable {
         self.config = config
         self.shaper = shaper
         self.logger = logger
+        acks = config.ackWindowSeconds > 0 ? AckRegistry(windowSeconds: config.ackWindowSeconds, capacity: config.ackCapacity) : nil
         guard let ctx = zmq_ctx_new() else { throw SidecarError.zmq("zmq_ctx_new failed") }
         context = ctx
         do {
@@ -133,6 +140,7 @@ public final class SidecarServer: @unchecked Sendable {
             }
             expireDeadlines()
             let now = monotonicNanos()
+            expireAcknowledgements(now)
             if config.metricsFile != nil, now - lastMetrics > 1_000_000_000 { writeMetricsFile(); lastMetrics = now }
         }
         shutdown()
@@ -197,8 +205,21 @@ public final class SidecarServer: @unchecked Sendable {
             replyDirect(envelope, request: msg, header: h, received: received)
         case .stats:
             var h = ReplyHeader(op: "stats", id: header.id)
+            h.metrics = metrics.recentBatches()
             h.stats = metrics.counters(inFlight: inflight.count, queueDepth: queue.depth, workers: config.workers)
             h.prometheus = metrics.prometheus(inFlight: inflight.count, queueDepth: queue.depth, workers: config.workers)
+            replyDirect(envelope, request: msg, header: h, received: received)
+        case .applied:
+            var h = ReplyHeader(op: "applied", id: header.id)
+            if let report = header.applied, let acks {
+                let verdict = acks.acknowledge(report)
+                metrics.applied(verdict.result)
+                if verdict.result == .mismatch { logger.warning("trainer applied different weights", metadata: ["detail": "\(verdict.message)"]) }
+                h.applied = verdict
+            } else {
+                h.applied = AppliedVerdict(.unknown, "this server does not track acknowledgements (--ack-window-s 0)")
+                metrics.applied(.unknown)
+            }
             replyDirect(envelope, request: msg, header: h, received: received)
         case .shape:
             if draining {
@@ -252,7 +273,30 @@ public final class SidecarServer: @unchecked Sendable {
         let bytes = msg.totalBytes
         router.send([entry.envelope, msg])
         let code: WireErrorCode? = status == 255 ? nil : WireErrorCode.allCases[Int(status)]
-        metrics.reply(error: code, bytes: bytes, latencyNanos: monotonicNanos() - entry.received)
+        let now = monotonicNanos()
+        metrics.reply(error: code, bytes: bytes, latencyNanos: now - entry.received)
+        if code == nil, let acks, let digest = entry.job.sentWeights.withLock({ $0 }) {
+            noteUnacknowledged(acks.register(id: entry.job.header.id, digest: digest, now: now), now: now)
+        }
+    }
+
+    private func expireAcknowledgements(_ now: UInt64) {
+        guard let acks else { return }
+        noteUnacknowledged(acks.expire(now: now), now: now)
+    }
+
+    /// Counts replies that went unacknowledged and warns, at most once per warning interval.
+    private func noteUnacknowledged(_ n: Int, now: UInt64) {
+        metrics.unacknowledged(n)
+        unackedSinceWarning += n
+        guard unackedSinceWarning > 0 else { return }
+        let interval = UInt64(max(0, config.ackWarningIntervalSeconds) * 1e9)
+        if let last = lastAckWarning, now - last < interval { return }
+        logger.warning("weights are being computed but no trainer reports applying them", metadata: [
+            "unacknowledged": "\(unackedSinceWarning)", "ack_window_s": "\(config.ackWindowSeconds)",
+            "hint": "the trainer should send op \"applied\" for every shape reply it uses (PROTOCOL.md)"])
+        unackedSinceWarning = 0
+        lastAckWarning = now
     }
 
     private func expireDeadlines() {
@@ -315,7 +359,11 @@ public final class SidecarServer: @unchecked Sendable {
             let result = try shaper.shape(req)
             let micros = Int((monotonicNanos() - t0) / 1000) // the core alone: codec and transport excluded
             try Self.validate(result, req)
-            metrics.computed(rollouts: req.batch, tokens: req.batch * req.length, micros: micros)
+            if acks != nil, req.options.computeWeights {
+                let digest = WeightDigest(weights: result.weights, mask: req.mask, rows: req.batch, length: req.length)
+                job.sentWeights.withLock { $0 = digest }
+            }
+            metrics.computed(rollouts: req.batch, tokens: req.batch * req.length, micros: micros, batch: result.metrics)
             let withEntropy = job.header.tensors.contains { $0.name == "logits" || $0.name == "topk_logits" }
             let reply = ShapeReply(result: result, id: id, batch: req.batch, length: req.length,
                                    computeMicros: micros, includeEntropies: withEntropy)

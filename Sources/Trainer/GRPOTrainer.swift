@@ -23,6 +23,8 @@ public struct StepMetrics: Sendable, Codable {
     public var weightStd: Double = 0
     public var weightMin: Double = 0
     public var weightMax: Double = 0
+    /// Share of valid response tokens with a non-zero weight (1 for `uniform`).
+    public var weightedFraction: Double = 0
     public var clipFraction: Double = 0
     public var kl: Double = 0
     public var responseLengthMean: Double = 0
@@ -231,6 +233,7 @@ public final class GRPOTrainer: @unchecked Sendable {
             m.weightMean = wm
             m.weightStd = (wAll.reduce(0.0) { $0 + (Double($1) - wm) * (Double($1) - wm) } / Double(wAll.count)).squareRoot()
             m.weightMin = Double(wAll.min()!); m.weightMax = Double(wAll.max()!)
+            m.weightedFraction = Double(wAll.count { $0 > 0 }) / Double(wAll.count)
         }
         m.clipFraction = clipped / max(counted * Double(config.ppoEpochs), 1)
         m.kl = klSum / max(counted * Double(config.ppoEpochs), 1)

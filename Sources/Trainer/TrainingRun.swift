@@ -19,23 +19,6 @@ public final class JSONLWriter: @unchecked Sendable {
     deinit { try? handle.close() }
 }
 
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-public struct ProgressBar: Sendable {
-    public let total: Int
-    public let label: String
-    let enabled: Bool
-    public init(total: Int, label: String) {
-        self.total = total; self.label = label; enabled = isatty(2) != 0
-    }
-    public func update(_ done: Int, _ info: String) {
-        guard enabled else { return }
-        let width = 24, filled = total > 0 ? width * done / total : width
-        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) \(info)\u{1B}[K".utf8))
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
-}
-
 /// Saved trainer position (`trainer_state.json` in a checkpoint folder).
 public struct TrainerState: Codable, Sendable {
     public var step: Int
@@ -73,23 +56,20 @@ extension GRPOTrainer {
     }
 
     /// Runs the remaining warm-up and GRPO steps, writing metrics JSONL and checkpoints;
-    /// `onStep` sees every step's metrics. Returns all metrics of this call.
+    /// `onStep` sees every step's metrics (the CLI draws progress and report lines from it; this
+    /// module writes nothing to the terminal). Returns all metrics of this call.
     @discardableResult
     public func run(metricsURL: URL, appendMetrics: Bool = false, checkpointDir: URL? = nil,
                     onStep: (StepMetrics) -> Void = { _ in }) throws -> [StepMetrics] {
         let writer = try JSONLWriter(url: metricsURL, append: appendMetrics)
         var all: [StepMetrics] = []
-        let total = config.warmupSteps + config.steps
-        let bar = ProgressBar(total: total, label: "train")
         while warmupDone < config.warmupSteps {
             let m = try warmupStep()
             try writer.write(m); all.append(m); onStep(m)
-            bar.update(warmupDone, String(format: "warm-up loss %.3f", m.loss))
         }
         while step < config.steps {
             let m = try grpoStep()
             try writer.write(m); all.append(m); onStep(m)
-            bar.update(config.warmupSteps + step, String(format: "reward %.3f loss %.4f |g| %.3f %.0f tok/s", m.rewardMean, m.loss, m.gradNorm, m.tokensPerSecond))
             if let checkpointDir, config.checkpointEvery > 0, step % config.checkpointEvery == 0 {
                 try saveCheckpoint(to: checkpointDir.appendingPathComponent("step-\(step)"))
                 try saveCheckpoint(to: checkpointDir.appendingPathComponent("latest"))

@@ -62,8 +62,19 @@ public struct WireMetrics: Sendable, Equatable {
     }
 }
 
+/// The answer to an `applied` request: whether the reported weights are the ones the server sent.
+public struct AppliedVerdict: Sendable, Equatable {
+    /// `ok`: they match; `mismatch`: a reply with that id is open but the report differs;
+    /// `unknown`: no open reply has that id (never sent, acknowledged already, or expired).
+    public enum Result: String, Sendable, CaseIterable { case ok, mismatch, unknown }
+    public var result: Result
+    /// Why, for `mismatch` and `unknown` (omitted when empty).
+    public var message: String
+    public init(_ result: Result, _ message: String = "") { self.result = result; self.message = message }
+}
+
 /// Frame 0 of a reply (see protocol/PROTOCOL.md §Replies). Keys are written in the order
-/// `v, op, id, status, error, compute_us, rollouts, metrics, server, stats, prometheus, tensors`.
+/// `v, op, id, status, error, compute_us, rollouts, metrics, applied, server, stats, prometheus, tensors`.
 public struct ReplyHeader: Sendable, Equatable {
     public var version: Int
     /// The request's op, echoed (`unknown` when the request header could not be read).
@@ -76,6 +87,8 @@ public struct ReplyHeader: Sendable, Equatable {
     public var computeMicros: Int?
     public var rollouts: [RolloutStatus]?
     public var metrics: WireMetrics?
+    /// `applied` replies: the verdict.
+    public var applied: AppliedVerdict?
     public var server: ServerInfo?
     public var stats: [Named<Int>]?
     public var prometheus: String?
@@ -118,6 +131,12 @@ public struct ReplyHeader: Sendable, Equatable {
             w.key("entropy_means"); w.openObject(); for p in m.entropyMeans { w.key(p.name); w.double(p.value) }; w.closeObject()
             if !m.gammas.isEmpty { w.key("gammas"); w.openObject(); for p in m.gammas { w.key(p.name); w.double(p.value) }; w.closeObject() }
             if let p = m.entropyProgress { w.key("entropy_progress"); w.double(p) }
+            w.closeObject()
+        }
+        if let a = applied {
+            w.key("applied"); w.openObject()
+            w.key("result"); w.string(a.result.rawValue)
+            if !a.message.isEmpty { w.key("message"); w.string(a.message) }
             w.closeObject()
         }
         if let s = server {
@@ -166,6 +185,11 @@ public struct ReplyHeader: Sendable, Equatable {
                                         entropyMeans: try pairs("entropy_means") { try $0.double("mean") },
                                         gammas: try m["gammas"].map { try $0.members("gammas").map { Named($0.0, try $0.1.double("gamma")) } } ?? [],
                                         entropyProgress: try m["entropy_progress"].map { try $0.double("entropy_progress") })
+            }
+            if let a = root["applied"] {
+                let r = try a.required("result", in: "applied").string("applied.result")
+                guard let result = AppliedVerdict.Result(rawValue: r) else { throw WireError(.badHeader, "unknown applied.result \(r)") }
+                h.applied = AppliedVerdict(result, try a["message"]?.string("applied.message") ?? "")
             }
             if let s = root["server"] {
                 h.server = ServerInfo(

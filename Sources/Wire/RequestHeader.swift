@@ -1,6 +1,18 @@
+import Pipeline
+
 /// Request kinds of protocol v1.
 public enum WireOp: String, Sendable, CaseIterable {
-    case ping, shape, stats
+    case ping, shape, stats, applied
+}
+
+/// The `applied` object of an `applied` request: a trainer reports that it multiplied the weights
+/// of the shape reply `replyID` into its loss, with their ``WeightDigest`` computed from the tensor
+/// that multiplied the loss.
+public struct AppliedReport: Sendable, Equatable {
+    /// The `id` of the shape reply whose weights were applied.
+    public var replyID: Int
+    public var weights: WeightDigest
+    public init(replyID: Int, weights: WeightDigest) { self.replyID = replyID; self.weights = weights }
 }
 
 /// A named boolean reward flag (ToolRL's environment switches, e.g. `SCHEDULEREWARD`), kept in
@@ -35,7 +47,7 @@ public struct WireOptions: Sendable, Equatable {
 }
 
 /// Frame 0 of a request (see protocol/PROTOCOL.md §Requests). Keys are written in this order:
-/// `v, op, id, step, vocab, ground_truth, options, tensors`; absent optionals are omitted.
+/// `v, op, id, step, vocab, ground_truth, applied, options, tensors`; absent optionals are omitted.
 public struct RequestHeader: Sendable, Equatable {
     /// The only protocol version this codec speaks.
     public static let protocolVersion = 1
@@ -50,13 +62,16 @@ public struct RequestHeader: Sendable, Equatable {
     public var vocab: Int?
     /// Ground truth per rollout (shape), length B.
     public var groundTruth: [String]?
+    /// `applied` requests: what the trainer applied.
+    public var applied: AppliedReport?
     public var options: WireOptions?
     public var tensors: [TensorDescriptor]
 
     public init(op: WireOp, id: Int, step: Int? = nil, vocab: Int? = nil, groundTruth: [String]? = nil,
-                options: WireOptions? = nil, tensors: [TensorDescriptor] = [], version: Int = RequestHeader.protocolVersion) {
+                applied: AppliedReport? = nil, options: WireOptions? = nil, tensors: [TensorDescriptor] = [],
+                version: Int = RequestHeader.protocolVersion) {
         self.version = version; self.op = op; self.id = id; self.step = step; self.vocab = vocab
-        self.groundTruth = groundTruth; self.options = options; self.tensors = tensors
+        self.groundTruth = groundTruth; self.applied = applied; self.options = options; self.tensors = tensors
     }
 
     /// Largest `step` accepted (steps are counts of optimiser updates; 2^40 leaves every
@@ -94,6 +109,7 @@ public struct RequestHeader: Sendable, Equatable {
             h.step = try root["step"].map { try $0.int("step", in: 0...RequestHeader.maxStep) }
             h.vocab = try root["vocab"].map { try $0.int("vocab", in: 1...RequestHeader.maxDimension) }
             h.groundTruth = try root["ground_truth"].map { try $0.array("ground_truth").enumerated().map { i, n in try n.string("ground_truth[\(i)]") } }
+            if let a = root["applied"] { h.applied = try decodeApplied(a) }
             if let o = root["options"] { h.options = try decodeOptions(o) }
             if let t = root["tensors"] {
                 h.tensors = try t.array("tensors").enumerated().map { i, n in try decodeTensor(n, index: i) }
@@ -103,8 +119,25 @@ public struct RequestHeader: Sendable, Equatable {
                 guard h.step != nil else { throw WireError(.badHeader, "shape: missing \"step\"") }
                 guard h.groundTruth != nil else { throw WireError(.badHeader, "shape: missing \"ground_truth\"") }
             }
+            if op == .applied {
+                guard h.applied != nil else { throw WireError(.badHeader, "applied: missing \"applied\"") }
+                guard h.tensors.isEmpty else { throw WireError(.badHeader, "applied: carries no tensors") }
+            }
             return h
         }
+    }
+
+    static func decodeApplied(_ n: JSONNode) throws -> AppliedReport {
+        _ = try n.members("applied")
+        func count(_ key: String) throws -> Int { try n.required(key, in: "applied").int("applied.\(key)", in: 0...JSONNode.maxExactInteger) }
+        func finite(_ key: String) throws -> Double {
+            let x = try n.required(key, in: "applied").double("applied.\(key)")
+            guard x.isFinite else { throw WireError(.value, "applied.\(key) must be a finite number") }
+            return x
+        }
+        return AppliedReport(replyID: try count("reply_id"),
+                             weights: WeightDigest(rows: try count("rows"), tokens: try count("tokens"),
+                                                   weightSum: try finite("weight_sum"), digest: try finite("digest")))
     }
 
     static func decodeOptions(_ n: JSONNode) throws -> WireOptions {
@@ -164,6 +197,15 @@ public struct RequestHeader: Sendable, Equatable {
         if let step { w.key("step"); w.int(step) }
         if let vocab { w.key("vocab"); w.int(vocab) }
         if let groundTruth { w.key("ground_truth"); w.stringArray(groundTruth) }
+        if let a = applied {
+            w.key("applied"); w.openObject()
+            w.key("reply_id"); w.int(a.replyID)
+            w.key("rows"); w.int(a.weights.rows)
+            w.key("tokens"); w.int(a.weights.tokens)
+            w.key("weight_sum"); w.double(a.weights.weightSum)
+            w.key("digest"); w.double(a.weights.digest)
+            w.closeObject()
+        }
         if let o = options {
             w.key("options"); w.openObject()
             if let p = o.profile { w.key("profile"); w.string(p) }

@@ -1,4 +1,5 @@
 import Testing
+import Benchmarks
 import Entropy
 
 /// The benchmark's streaming-read loop really reads every element (its sum is exact for small

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Benchmarks
 import Entropy
 
 /// Every kernel against the float64 reference: random, peaked, flat, masked and extreme rows, in

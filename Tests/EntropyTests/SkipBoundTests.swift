@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Benchmarks
 import Entropy
 
 /// The skip's error bound, proved in entropy_avx2.c: a skipped value has final probability

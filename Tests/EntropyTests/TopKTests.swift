@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Benchmarks
 import Entropy
 
 /// Top-k entropy: the estimate ± bound must contain the exact entropy of the full row.

@@ -1,3 +1,4 @@
+import Benchmarks
 import Conformance
 import Pipeline
 import Regions

@@ -4,6 +4,7 @@ import Sidecar
 import Testing
 import Wire
 import Foundation
+import Logging
 import Synchronization
 
 /// A deterministic stand-in for the shaping engine: weight = mask·(1 + id mod 3), category = id mod 10,
@@ -27,11 +28,12 @@ struct FakeShaper: Shaper {
 
 /// Runs a server on a private ipc endpoint for the duration of `body`, then drains it.
 func withServer<R>(_ config: SidecarConfig = SidecarConfig(), shaper: any Shaper = FakeShaper(),
+                   logger: Logger = Logger(label: "rest-shaper.sidecar"),
                    _ body: (SidecarServer, String) throws -> R) throws -> R {
     var cfg = config
     let ep = "ipc:///tmp/rs-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
     cfg.bind = ep
-    let server = try SidecarServer(config: cfg, shaper: shaper)
+    let server = try SidecarServer(config: cfg, shaper: shaper, logger: logger)
     let done = DispatchSemaphore(value: 0)
     let t = Thread { try? server.run(); done.signal() }
     t.start()

@@ -164,6 +164,12 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
         #expect(rows.contains(["simple_python", "0", "3", "0.00"]), "\(r.out)")
         #expect(rows.contains(["overall", "0", "3", "0.00"]), "\(r.out)")
         #expect(r.err.contains("[3] simple_python_69"))
+        // --quiet: the same results on stdout, nothing on stderr (no per-item lines, no progress).
+        let quiet = try run(["eval", "bfcl", "--model", modelDir.path, "--tokenizer", TestFixtures.qwenTiktokenPath,
+                             "--data", data, "--category", "simple_python", "--limit", "3", "--max-new-tokens", "6", "--quiet"])
+        let quietRows = quiet.out.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(quiet.status == 0 && quietRows.contains(["overall", "0", "3", "0.00"]), "\(quiet.out)")
+        #expect(quiet.err.isEmpty, "stderr: \(quiet.err)")
         // One raw generation per generated item, in data order.
         let lines = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
         let records = try lines.map { try PyJSON.loads(String($0)) }

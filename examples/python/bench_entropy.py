@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compare `rest-shaper entropy` with numpy on the same logits rows, in the same run.
 
-Generates seeded LM-like logits rows (the recipe of Sources/Entropy/SyntheticLogits.swift: a
+Generates seeded LM-like logits rows (the recipe of Sources/Benchmarks/SyntheticLogits.swift: a
 Gaussian bulk N(0, s^2), s ~ U(1.5, 3), plus a 16-token head whose top logit sits g above the bulk
 mean, g ~ U(10, 45) for the default "lm" profile, the other 15 at g - Exp(mean 3)), computes the
 per-row entropy with numpy (float32, rows split over the same number of threads; numpy releases the

@@ -15,6 +15,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "examples", "python"))
 from rest_shaper_client import protocol  # noqa: E402
+from rest_shaper_client.digest import WeightDigest  # noqa: E402
 
 
 def write(name, frames, manifest, **info):
@@ -112,6 +113,18 @@ def main():
             "rest_shaper_errors_total{code=\"shape\"} 2\n")
     write("stats_reply", reply([("v", 1), ("op", "stats"), ("id", 2), ("status", "ok"), ("stats", stats),
                                 ("prometheus", prom)]), m, kind="reply", op="stats")
+
+    # The acknowledgement of shape_reply_ok's weights under shape_request_min's mask (id 3):
+    # rows 2, tokens 6, weight_sum 6.0, digest 1.5·1 + 0.75·2 + 1·3 + 0.75·4 + 1·1 + 1·2 = 12.0.
+    digest = WeightDigest.of(weights, mask)
+    assert digest.as_dict() == {"rows": 2, "tokens": 6, "weight_sum": 6.0, "digest": 12.0}
+    write("applied_request", protocol.encode_applied_request(11, 3, digest), m, kind="request", op="applied")
+    write("applied_reply_ok", reply([("v", 1), ("op", "applied"), ("id", 11), ("status", "ok"),
+                                     ("applied", {"result": "ok"})]), m, kind="reply", op="applied")
+    write("applied_reply_mismatch",
+          reply([("v", 1), ("op", "applied"), ("id", 12), ("status", "ok"),
+                 ("applied", {"result": "mismatch", "message": "reply 3: digest 21.0 != 12.0 sent"})]),
+          m, kind="reply", op="applied")
 
     with open(os.path.join(HERE, "manifest.json"), "w") as fh:
         json.dump({"kind": "rest-shaper-golden", "protocol": 1, "messages": m}, fh, indent=1)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Benchmarks
+import Console
 import Entropy
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +22,7 @@ struct BenchEntropyCommand: AsyncParsableCommand {
     @Option(name: .customLong("repeat"), help: "Timed repetitions (interleaved; the fastest of each is reported).") var repeats: Int = 7
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Temperature τ.") var temperature: Float = 1
+    @OptionGroup var progress: ProgressOptions
 
     func validate() throws {
         guard rows > 0, vocab > 0, repeats > 0, threads >= 0 else { throw ValidationError("rows, vocab, repeat must be > 0 and threads ≥ 0") }
@@ -45,9 +48,11 @@ struct BenchEntropyCommand: AsyncParsableCommand {
                  fast: [Float](repeating: 0, count: rows), plain: [Float](repeating: 0, count: rows))
         }
         var sink = 0.0
+        let meter = progress.meter("bench entropy", total: repeats * cases.count, unit: .items("rounds"))
         for _ in 0..<repeats {
-            for i in cases.indices { try measure(&cases[i], sink: &sink) }
+            for i in cases.indices { try measure(&cases[i], sink: &sink); meter.advance() }
         }
+        meter.finish()
         let results = cases.map { json($0) }
         if results.count == 1 {
             print(results[0])

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Benchmarks
+import Console
 import Dispatch
 import Foundation
 import Pipeline
@@ -20,6 +22,7 @@ struct BenchShapingCommand: ParsableCommand {
     @Option(help: "Worker threads (0 = all cores).") var threads = 0
     @Option(help: "Timed repetitions per measurement (the median is reported).") var repeats = 5
     @Option(help: "Profiles to time, comma-separated.") var profiles = "aligned,released,uniform"
+    @OptionGroup var progress: ProgressOptions
 
     func run() throws {
         let tok = try Tokenizer.load(path: tokenizer)
@@ -29,13 +32,17 @@ struct BenchShapingCommand: ParsableCommand {
             ShapeRequest(inputIDs: data.ids, mask: data.mask, batch: batch, length: len, groundTruths: data.groundTruths, step: 100,
                          options: ShapeOptions(profile: profile, computeRewards: rewards, computeWeights: weights))
         }
+        let profileNames = profiles.split(separator: ",").map(String.init)
+        let meter = progress.meter("bench shaping", total: (profileNames.count + 1) * (1 + max(1, repeats)), unit: .items("batches"))
         func medianMS(_ req: ShapeRequest) throws -> Double {
             _ = try engine.shape(req)  // warm-up
+            meter.advance()
             var times: [Double] = []
             for _ in 0..<max(1, repeats) {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 _ = try engine.shape(req)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                meter.advance()  // outside the timed span
             }
             return times.sorted()[times.count / 2]
         }
@@ -43,7 +50,7 @@ struct BenchShapingCommand: ParsableCommand {
         let referenceWeightsMS = 49.0 * rows * Double(len) / 2048.0
         let referenceRewardsMS = 0.14 * rows
         var weights = JSONObject()
-        for p in profiles.split(separator: ",").map(String.init) {
+        for p in profileNames {
             let ms = try medianMS(request(p, weights: true, rewards: false))
             var o = JSONObject()
             o["ms_per_batch"] = .double((ms * 100).rounded() / 100)
@@ -51,6 +58,7 @@ struct BenchShapingCommand: ParsableCommand {
             weights[p] = .object(o)
         }
         let rewardMS = try medianMS(request("uniform", weights: false, rewards: true))
+        meter.finish()
         var out = JSONObject()
         out["batch"] = .int(batch)
         out["len"] = .int(len)

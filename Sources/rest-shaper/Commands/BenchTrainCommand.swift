@@ -1,4 +1,6 @@
 import ArgumentParser
+import Benchmarks
+import Console
 import Foundation
 import Trainer
 
@@ -12,10 +14,13 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option(help: "Tokens per sequence.") var seq = 128
     @Option(help: "Timed iterations.") var iterations = 5
     @Option(help: "Backend: cpu, cuda or auto.") var backend = "cpu"
+    @OptionGroup var progress: ProgressOptions
 
     func run() async throws {
         let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        let r = try TrainBenchmark.run(backend: be, batch: batch, seq: seq, iterations: iterations)
+        let meter = progress.meter("bench train", total: 1 + 2 * iterations, unit: .items("passes"))
+        let r = try TrainBenchmark.run(backend: be, batch: batch, seq: seq, iterations: iterations) { done, _ in meter.update(done) }
+        meter.finish()
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         var out = try enc.encode(r); out.append(0x0A)
         FileHandle.standardOutput.write(out)

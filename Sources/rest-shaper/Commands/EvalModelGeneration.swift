@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import PyJSON
 import ToolEval
@@ -24,6 +25,8 @@ struct EvalGenerationOptions: ParsableArguments {
     @Flag(name: .long, help: "With --model: disable Qwen3 thinking (the generation prompt ends with an empty <think></think>).")
     var noThinking = false
 
+    @OptionGroup var progress: ProgressOptions
+
     @Option(name: .long, help: ArgumentHelp(
         "BFCL with --model: how functions enter the <tools> block.",
         discussion: "bfcl: as BFCL's QwenFCHandler writes them (each function's own JSON, json.dumps with ASCII escapes); hf: as HF apply_chat_template(tools=) / vLLM render OpenAI-style tools ({\"type\": \"function\", \"function\": …}, non-ASCII kept)."))
@@ -47,6 +50,12 @@ struct ModelPredictionGenerator {
     let enableThinking: Bool
     let toolStyle: EvalGenerationOptions.ToolStyle
     let promptsPath: String?
+    let progress: ProgressOptions
+    /// The current run's meter (set by ``bfcl(dataset:directory:categories:limit:)`` / ``apiBank(items:)``).
+    private let current = CurrentMeter()
+
+    /// Holds the meter of the run in progress (the generator itself is an immutable value).
+    private final class CurrentMeter { var meter: ProgressMeter? }
 
     /// Loads `DIR/config.json` + `model.safetensors` and the tokenizer on the chosen backend.
     init(modelDirectory: String, options: EvalGenerationOptions) throws {
@@ -63,6 +72,7 @@ struct ModelPredictionGenerator {
         enableThinking = !options.noThinking
         toolStyle = options.toolStyle
         promptsPath = options.writePrompts
+        progress = options.progress
         log("model: \(modelDirectory) (\(model.weights.scalarCount) parameters, vocab \(model.config.vocabSize)); tokenizer: \(tokenizerPath); greedy, ≤ \(options.maxNewTokens) new tokens, \(backend.name)")
     }
 
@@ -106,6 +116,9 @@ struct ModelPredictionGenerator {
     func bfcl(dataset: BFCLDataset, directory: String, categories: [String], limit: Int?) throws -> ([String: Prediction], [String]) {
         var predictions: [String: Prediction] = [:]
         var ids: [String] = []
+        let total = categories.reduce(0) { n, c in n + min(dataset.order[c]?.count ?? 0, limit ?? .max) }
+        start(progress.meter("eval bfcl", total: total, unit: .items("items")))
+        defer { finish() }
         for category in categories {
             // BFCLDataset keeps functions and answers only; the questions are read here.
             var questions: [String: PyValue] = [:]
@@ -128,6 +141,8 @@ struct ModelPredictionGenerator {
     /// Generates raw text for API-Bank `items` (kept whole: the scorer reads the last `<tool_call>` block).
     func apiBank(items: [APIBankItem]) throws -> [String: Prediction] {
         var predictions: [String: Prediction] = [:]
+        start(progress.meter("eval apibank", total: items.count, unit: .items("items")))
+        defer { finish() }
         for (i, item) in items.enumerated() {
             predictions[item.key] = .raw(try generate(Self.apiBankPrompt(item, enableThinking: enableThinking), id: item.key, index: i))
         }
@@ -143,8 +158,12 @@ struct ModelPredictionGenerator {
         let g = try generator.generate(prompt: prompt)
         let reason = if case .stop = g.finish { "stop" } else { "length" }
         log(String(format: "[%d] %@: %d prompt + %d new tokens (%@) in %.2f s", index + 1, id, g.promptTokens, g.ids.count, reason, Date().timeIntervalSince(start)))
+        current.meter?.advance()
         return g.text
     }
+
+    private func start(_ m: ProgressMeter) { current.meter = m }
+    private func finish() { current.meter?.finish(); current.meter = nil }
 
     private func appendLine(_ line: String, to path: String, truncate: Bool) throws {
         if truncate || !FileManager.default.fileExists(atPath: path) {
@@ -156,8 +175,10 @@ struct ModelPredictionGenerator {
         h.write(Data(line.utf8))
     }
 
+    /// A line on stderr, above the bar when one is drawn; nothing with `--quiet`.
     private func log(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        if let m = current.meter { m.message(line); return }
+        if !progress.quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 }
 

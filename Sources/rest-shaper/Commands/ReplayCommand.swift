@@ -1,5 +1,6 @@
 import ArgumentParser
 import Capture
+import Console
 import Foundation
 import Pipeline
 import Shaping
@@ -25,6 +26,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Rollouts drawn in the heat-map.") var maxRollouts = 64
     @Option(help: "Threads the shaping core uses (0 = all cores).") var threads = 0
     @Flag(help: "Exit 2 when the capture has a truncated or corrupt tail.") var requireIntact = false
+    @OptionGroup var progress: ProgressOptions
 
     func run() throws {
         let tok = try Tokenizer.load(path: tokenizer)
@@ -34,9 +36,9 @@ struct ReplayCommand: ParsableCommand {
         do { reader = try CaptureReader(path: capture) } catch { throw ValidationError("\(error)") }
         var replayer = Replayer(shaper: engine, profile: profile, keepRollouts: html == nil ? 0 : maxRollouts)
         replayer.limits.vocabSize = tok.vocabSize
-        let bar = ProgressBar(total: reader.fileSize)
-        let report = replayer.run(reader) { done, _ in bar.update(done) }
-        bar.finish()
+        let meter = progress.meter("replay", total: reader.fileSize, unit: .bytes)
+        let report = replayer.run(reader) { done, _ in meter.update(done) }
+        meter.finish(note: "\(report.records) records")
 
         print("capture: \(capture)")
         print("records: \(report.records) (" + report.byOp.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
@@ -65,25 +67,4 @@ struct ReplayCommand: ParsableCommand {
         if requireIntact && report.tail != nil { throw ExitCode(2) }
         if diff && report.different > 0 { throw ExitCode(1) }
     }
-}
-
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-final class ProgressBar {
-    let total: Int
-    let enabled = isatty(2) != 0
-    private var last = -1
-
-    init(total: Int) { self.total = max(total, 1) }
-
-    func update(_ done: Int) {
-        guard enabled else { return }
-        let pct = min(100, done * 100 / total)
-        guard pct != last else { return }
-        last = pct
-        let width = 40, filled = pct * width / 100
-        let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(pct)%"
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    func finish() { if enabled && last >= 0 { FileHandle.standardError.write(Data("\n".utf8)) } }
 }

@@ -42,6 +42,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "CURVE server secret key (40 Z85 characters), or @FILE to read it from a file.") var curveSecretKey: String?
     @Flag(help: "Allow a plain-text tcp bind on a non-loopback address.") var insecure = false
     @Option(help: "Write Prometheus metrics to this file (every second and at exit).") var metricsFile: String?
+    @Option(help: "Seconds a shape reply waits for the trainer's 'applied' report before it counts as unacknowledged (0 = do not track).")
+    var ackWindowS = 600.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
     func validate() throws {
@@ -49,6 +51,7 @@ struct ServeCommand: ParsableCommand {
         guard RewardRegistry.names.contains(reward) else { throw ValidationError("unknown --reward \(reward) (known: \(RewardRegistry.names.joined(separator: ", ")))") }
         guard workers >= 1, queue >= 1, maxMessageMb >= 1 else { throw ValidationError("--workers, --queue and --max-message-mb must be ≥ 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard ackWindowS >= 0, ackWindowS.isFinite else { throw ValidationError("--ack-window-s must be ≥ 0") }
         guard BackendKind(rawValue: backend) != nil else { throw ValidationError("--backend must be cpu, cuda or auto") }
     }
 
@@ -77,7 +80,7 @@ struct ServeCommand: ParsableCommand {
                                maxBatch: maxBatch, timeoutMillis: timeoutMs, vocabSize: tok.vocabSize),
             defaults: ShapeOptions(profile: profile, reward: reward, rewardFlags: flags),
             captureDirectory: capture, captureLogits: captureLogits, curveSecretKey: key, insecure: insecure,
-            metricsFile: metricsFile, serverVersion: "rest-shaper \(RestShaperVersion.string)")
+            metricsFile: metricsFile, serverVersion: "rest-shaper \(RestShaperVersion.string)", ackWindowSeconds: ackWindowS)
         SidecarServer.installSignalHandlers()
         let server: SidecarServer
         server = try SidecarServer(config: cfg, shaper: engine, logger: logger) // SidecarError prints its reason

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Pipeline
 import PyJSON
@@ -28,6 +29,7 @@ struct ShapeCommand: ParsableCommand {
     @Option(help: "Schedule/shaping config (JSON).") var config: String?
     @Option(help: "Rows per batch.") var batch = 256
     @Option(help: "Worker threads (0 = all cores).") var threads = 0
+    @OptionGroup var progress: ProgressOptions
 
     func run() throws {
         let tok = try Tokenizer.load(path: tokenizer)
@@ -42,6 +44,7 @@ struct ShapeCommand: ParsableCommand {
         defer { try? out.close() }
         let pad = tok.id(forAddedToken: "<|endoftext|>") ?? 0
         var index = 0
+        let meter = progress.meter("shape", total: lines.count, unit: .items("rows"))
         while index < lines.count {
             let chunk = lines[index..<min(lines.count, index + batch)]
             let rows = try chunk.enumerated().map { (i, line) in try Row(json: String(line), line: index + i + 1, defaultStep: step) }
@@ -82,7 +85,9 @@ struct ShapeCommand: ParsableCommand {
                 for (_, line) in outLines.sorted(by: { $0.0 < $1.0 }) { out.write(Data((line + "\n").utf8)) }
             }
             index += chunk.count
+            meter.update(index)
         }
+        meter.finish()
     }
 
     /// One input rollout.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Trainer
 
@@ -14,6 +15,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Override the weight profile (aligned, released, uniform).") var profile: String?
     @Option(help: "Resume from a checkpoint folder (e.g. OUTPUT/checkpoints/latest).") var resume: String?
     @Option(help: "Backend: cpu, cuda or auto.") var backend = "cpu"
+    @Option(help: "A report line on stderr every N steps (0: none).") var logEvery = 10
+    @OptionGroup var progress: ProgressOptions
 
     func run() async throws {
         let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -22,13 +25,21 @@ struct TrainCommand: AsyncParsableCommand {
         if let steps { c.steps = steps }
         if let profile { c.profile = profile }
         if let resume { c.resumeFrom = resume }
+        // The bar appears before the model is built, so a person sees the run start at once.
+        let meter = progress.meter("train", total: c.warmupSteps + c.steps, unit: .items("steps"))
+        meter.update(0, note: "setting up (\(TrainReport.profile(c.profile)), \(be.name))")
         let setup = try TrainingSetup(config: c, backend: be)
         let trainer = try GRPOTrainer(config: c, model: setup.model, codec: setup.codec, shaper: setup.shaper, examples: setup.examples)
         if let r = c.resumeFrom { try trainer.resume(from: URL(fileURLWithPath: r)) }
+        meter.update(trainer.warmupDone + trainer.step, note: TrainReport.profile(c.profile))
         let out = URL(fileURLWithPath: c.outputDir)
         let metricsURL = c.metricsPath.map { URL(fileURLWithPath: $0) } ?? out.appendingPathComponent("metrics.jsonl")
         let metrics = try trainer.run(metricsURL: metricsURL, appendMetrics: c.resumeFrom != nil,
-                                      checkpointDir: out.appendingPathComponent("checkpoints"))
+                                      checkpointDir: out.appendingPathComponent("checkpoints")) { m in
+            meter.update(trainer.warmupDone + trainer.step, note: TrainReport.note(m))
+            if logEvery > 0, m.step % logEvery == 0 { meter.message(TrainReport.line(m, steps: c.steps, warmupSteps: c.warmupSteps, klOn: c.klCoef > 0)) }
+        }
+        meter.finish()
         try trainer.saveCheckpoint(to: out.appendingPathComponent("final"))
         let grpo = metrics.filter { $0.phase == "grpo" }
         let last = grpo.suffix(10)

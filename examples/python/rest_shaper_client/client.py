@@ -1,11 +1,13 @@
 """Synchronous ZeroMQ client for the rest-shaper sidecar."""
 import itertools
 import os
+import random
 
 import numpy as np
 import zmq
 
 from . import protocol
+from .digest import WeightDigest
 from .errors import ClientTimeoutError, RestShaperError
 
 SOCKET_BUFFER = 4 << 20  # 4 MiB SNDBUF/RCVBUF: ~10× faster round trips for small messages
@@ -16,7 +18,7 @@ class ShapeResult:
     call ``.copy()`` before writing into them."""
 
     __slots__ = ("weights", "rewards", "components", "categories", "status", "metrics", "entropy",
-                 "compute_us", "header")
+                 "compute_us", "header", "id")
 
     def __init__(self, header, tensors):
         self.header = header
@@ -28,6 +30,7 @@ class ShapeResult:
         self.status = header.get("rollouts", [])   # per rollout: {"code": "ok"} or {"code", "message"}
         self.metrics = header.get("metrics", {})
         self.compute_us = header.get("compute_us")
+        self.id = header.get("id")                 # what Client.applied(reply_id=...) refers to
 
     def __repr__(self):
         return f"ShapeResult(B={self.weights.shape[0]}, T={self.weights.shape[1]}, reward_mean={self.metrics.get('reward_mean')})"
@@ -43,7 +46,9 @@ class Client:
         self.endpoint = endpoint or os.environ.get("REST_SHAPER_ENDPOINT", "ipc:///tmp/rest-shaper.sock")
         self.timeout_ms = int(timeout * 1000) if timeout else -1
         self._ctx = context or zmq.Context.instance()
-        self._ids = itertools.count(1)
+        # A random start: the server keeps shape replies for acknowledgement by id, and ids from
+        # different clients (processes, threads) should not collide.
+        self._ids = itertools.count(1 + random.getrandbits(40))
         self._curve_server_key = curve_server_key
         self._sock = None
         self._connect()
@@ -110,6 +115,22 @@ class Client:
     def stats(self):
         rid = next(self._ids)
         return protocol.decode_reply(self.request(protocol.encode_simple_request("stats", rid), rid))[0]
+
+    def applied(self, reply_id, weights=None, mask=None, digest=None):
+        """Tells the server the weights of shape reply ``reply_id`` were multiplied into the loss.
+
+        Pass the applied weights and the mask they were applied under ([B, T]; the digest is
+        computed here) or a precomputed ``digest`` (:class:`WeightDigest` or its dict). Compute
+        them from the tensor that multiplies the loss. Returns the server's verdict
+        ``{"result": "ok" | "mismatch" | "unknown", "message": ...}``.
+        """
+        if digest is None:
+            if weights is None or mask is None:
+                raise ValueError("applied() needs weights and mask, or digest")
+            digest = WeightDigest.of(weights, mask)
+        rid = next(self._ids)
+        header = protocol.decode_reply(self.request(protocol.encode_applied_request(rid, reply_id, digest), rid))[0]
+        return header.get("applied", {"result": "unknown", "message": "the server sent no verdict"})
 
     def shape(self, input_ids, mask, ground_truth, step, entropy=None, logits=None, topk=None, **options):
         """ResT weights and ToolRL rewards for a batch.

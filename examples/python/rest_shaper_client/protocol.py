@@ -126,6 +126,15 @@ def _options(options):
     return out
 
 
+def encode_applied_request(request_id, reply_id, digest):
+    """Frames of an ``applied`` request: the trainer applied the weights of shape reply ``reply_id``;
+    ``digest`` is a :class:`rest_shaper_client.digest.WeightDigest` (or its ``as_dict()``)."""
+    d = digest.as_dict() if hasattr(digest, "as_dict") else dict(digest)
+    applied = {"reply_id": int(reply_id), "rows": int(d["rows"]), "tokens": int(d["tokens"]),
+               "weight_sum": float(d["weight_sum"]), "digest": float(d["digest"])}
+    return [canonical_json({"v": VERSION, "op": "applied", "id": int(request_id), "applied": applied})]
+
+
 def encode_simple_request(op, request_id):
     """Frames of a ping or stats request."""
     return [canonical_json({"v": VERSION, "op": op, "id": int(request_id)})]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rest_shaper_client import protocol
+from rest_shaper_client.digest import WeightDigest, matches as digest_matches, row_digests
 from rest_shaper_client.errors import RestShaperError, ShapeError, error_for
 from rest_shaper_client.check import env_to_flags, weights_ok, component_ok
 
@@ -34,6 +35,29 @@ def manifest():
 def test_simple_requests_match_golden():
     assert protocol.encode_simple_request("ping", 1) == frames("ping_request.bin")
     assert protocol.encode_simple_request("stats", 2) == frames("stats_request.bin")
+
+
+def test_applied_request_matches_golden():
+    weights = np.array([[1.5, 0.75, 1.0, 0.75], [1.0, 1.0, 0.0, 0.0]], dtype=np.float32)
+    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=np.float32)
+    assert protocol.encode_applied_request(11, 3, WeightDigest.of(weights, mask)) == frames("applied_request.bin")
+
+
+def test_weight_digest_definition():
+    # Ordinals restart in every row and skip masked positions; values on masked positions do not count.
+    w = np.array([[2.0, 9.0, 0.5, 0.0], [0.25, 4.0, 4.0, 7.0]], dtype=np.float32)
+    m = np.array([[1, 0, 1, 1], [0, 1, 1, 0]], dtype=np.uint8)
+    d = WeightDigest.of(w, m)
+    assert (d.rows, d.tokens, d.weight_sum) == (2, 5, 2.0 + 0.5 + 0.0 + 4.0 + 4.0)
+    assert d.digest == 2.0 * 1 + 0.5 * 2 + 0.0 * 3 + 4.0 * 1 + 4.0 * 2
+    # Row order does not matter; per-row parts add up to the whole.
+    assert WeightDigest.of(w[::-1], m[::-1]) == d
+    tok, ws, dg = row_digests(w, m)
+    assert WeightDigest().add_rows(tok[1:], ws[1:], dg[1:]).add_rows(tok[:1], ws[:1], dg[:1]) == d
+    # Ignoring the weights (w = 1 on valid tokens) or shifting them by one token is a mismatch.
+    assert not digest_matches(d, WeightDigest.of(m.astype(np.float32), m))
+    assert not digest_matches(d, WeightDigest.of(np.roll(w, 1, axis=1), m))
+    assert digest_matches(d, WeightDigest.of(w.astype(np.float64) * (1 + 1e-12), m))
 
 
 def test_shape_request_matches_golden():

@@ -1,4 +1,6 @@
+import Entropy
 import Foundation
+import Trainer
 
 /// Forward(+backward) throughput of the model on a fixed small config — what
 /// `rest-shaper bench train` prints and `examples/bench/torch_reference.py` mirrors.
@@ -22,8 +24,9 @@ public enum TrainBenchmark {
 
     /// Times `iterations` forward passes and `iterations` forward+backward passes (loss =
     /// mean token log-likelihood, so the logits gradient is the full softmax one) after one warm-up.
+    /// `progress(done, total)` follows the passes; the time it takes is left out of the timings.
     public static func run(backend: TensorBackend, config: ModelConfig = config, batch: Int = 4, seq: Int = 128,
-                           iterations: Int = 5) throws -> Result {
+                           iterations: Int = 5, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let model = try Qwen3Model(config: config, backend: backend)
         model.randomInit(seed: 1)
         var rng = TrainerRNG(seed: 2)
@@ -39,13 +42,23 @@ public enum TrainBenchmark {
             model.backward(pass, dLogits: pass.logits, into: grads)
             _ = backend.sumOfSquares(grads.tensors[0])   // synchronise
         }
+        var done = 0, reporting = 0.0
+        func tick() {
+            let c = Date()
+            done += 1
+            progress(done, 1 + 2 * iterations)
+            reporting += Date().timeIntervalSince(c)
+        }
         try fwdBwd()
+        tick()
         var t = Date()
-        for _ in 0..<iterations { try fwd() }
-        let fs = Date().timeIntervalSince(t)
+        reporting = 0
+        for _ in 0..<iterations { try fwd(); tick() }
+        let fs = Date().timeIntervalSince(t) - reporting
         t = Date()
-        for _ in 0..<iterations { try fwdBwd() }
-        let fb = Date().timeIntervalSince(t)
+        reporting = 0
+        for _ in 0..<iterations { try fwdBwd(); tick() }
+        let fb = Date().timeIntervalSince(t) - reporting
         return Result(backend: backend.name, batch: batch, seq: seq, iterations: iterations, parameters: model.weights.scalarCount,
                       forwardTokensPerSecond: Double(n * iterations) / fs,
                       forwardBackwardTokensPerSecond: Double(n * iterations) / fb,

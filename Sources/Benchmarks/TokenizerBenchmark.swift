@@ -1,3 +1,5 @@
+import Tokenization
+
 /// Encode/decode throughput measurements for the `bench` command (prints JSON there; never a timed test).
 public enum TokenizerBenchmark {
     /// One measurement.

@@ -1,3 +1,4 @@
+import Entropy
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
