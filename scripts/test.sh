@@ -6,6 +6,7 @@
 #   3. the sidecar end to end: Python client check, load test, SIGTERM drain, capture replay
 #   3b. the sidecar fuzzer: 20,000 mutated messages with checked controls against a fresh server
 #   3c. a person's view: `top --once` against a server, progress on a pseudo-terminal / --quiet / a log
+#   3d. the HTTP reward front end to end: OpenRLHF and slime payloads, load, malformed requests, drain
 #   4. the VERL and TRL integration tests (numpy fakes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,7 @@ stage "conformance (CLI)" conformance_all
 stage "sidecar end to end" scripts/ci_sidecar.sh "$BIN"
 stage "sidecar fuzz (20,000 messages)" scripts/fuzz_sidecar.sh 20000 "$BIN"
 stage "console: top, progress" scripts/ci_console.sh "$BIN"
+stage "HTTP front end to end" scripts/ci_http.sh "$BIN"
 stage "VERL/TRL integration tests" make -C examples test-integrations
 
 echo
