@@ -3,7 +3,7 @@
 # server, the `applied` acknowledgement, the load test, SIGTERM drain (exit 0) and replay of the capture it wrote.
 #   scripts/ci_sidecar.sh [PATH/TO/rest-shaper]     (builds the release binary when no path is given)
 # Env: REST_SHAPER_TOKENIZER (default Tests/TestSupport/Fixtures/qwen.tiktoken),
-#      SIDECAR_LOAD_PROCESSES (8), SIDECAR_LOAD_BATCHES (200).
+#      SIDECAR_LOAD_PROCESSES (8), SIDECAR_LOAD_BATCHES (200), SIDECAR_PIPELINED_BATCHES (1000).
 # Ends with one line `N passed, M failed`; exits non-zero when anything failed. Every check counts
 # the exit code of its command, not only the summary line it prints.
 set -euo pipefail
@@ -62,7 +62,7 @@ if [ -z "$PYT" ]; then fail 1 "pytest ran nothing"; fi
 if [ "$RC" != 0 ] && [ -z "$PYF" ]; then fail 1 "pytest exited $RC (collection error?)"; fi
 
 echo "== starting the sidecar on $ENDPOINT"
-"$BIN" serve --bind "$ENDPOINT" --tokenizer "$TOKENIZER" --capture "$WORK/capture" --workers 2 \
+"$BIN" serve --bind "$ENDPOINT" --tokenizer "$TOKENIZER" --capture "$WORK/capture" --workers 2 --queue 16 \
   --max-message-mb 32 --metrics-file "$WORK/metrics.prom" --log-level info >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 if ! sidecar_wait "$PY" "$ENDPOINT" "$SERVER_PID"; then cat "$WORK/server.log"; fail 1 "server did not start"; echo "$PASSED passed, $FAILED failed"; exit 1; fi
@@ -72,13 +72,19 @@ run_logged "$WORK/check.log" 15 "$PY" -m rest_shaper_client check "$VECTORS" --e
 count "$WORK/check.log" "vectors check" "$RC"
 
 echo "== weights-applied acknowledgement (op applied)"
-"$PY" "$ROOT/examples/python/ack_check.py" "$VECTORS" --endpoint "$ENDPOINT" 2>&1 | tee "$WORK/ack.log" | tail -8
-count "$WORK/ack.log" "ack check"
+run_logged "$WORK/ack.log" 8 "$PY" "$ROOT/examples/python/ack_check.py" "$VECTORS" --endpoint "$ENDPOINT"
+count "$WORK/ack.log" "ack check" "$RC"
 
 echo "== load test"
 run_logged "$WORK/load.log" 12 "$PY" "$ROOT/examples/python/load_test.py" --endpoint "$ENDPOINT" \
   --processes "${SIDECAR_LOAD_PROCESSES:-8}" --batches "${SIDECAR_LOAD_BATCHES:-200}" --oversize-mb 40
 count "$WORK/load.log" "load test" "$RC"
+
+echo "== pipelined load: ${SIDECAR_LOAD_PROCESSES:-8} clients × ${SIDECAR_PIPELINED_BATCHES:-1000} valid batches, 4 outstanding each"
+# 32 requests outstanding against --queue 16: some are answered busy, and the client must retry them.
+run_logged "$WORK/pipelined.log" 6 "$PY" "$ROOT/examples/python/load_test.py" --endpoint "$ENDPOINT" \
+  --processes "${SIDECAR_LOAD_PROCESSES:-8}" --batches "${SIDECAR_PIPELINED_BATCHES:-1000}" --outstanding 4 --require-busy
+count "$WORK/pipelined.log" "pipelined load test" "$RC"
 
 echo "== SIGTERM drain"
 # A slow request in flight while the signal arrives must still be answered.
@@ -119,6 +125,42 @@ if grep -Eq 'in_flight=[1-9]' "$WORK/server.log"; then pass 1; else fail 1 "the 
 if [ "$RC" = 0 ]; then pass 1; else fail 1 "server exited $RC after SIGTERM"; fi
 if [ "$IRC" = 0 ] && grep -q "in-flight reply ok" "$WORK/inflight.log"; then pass 1; else fail 1 "request in flight at SIGTERM was not answered"; fi
 if grep -q "rest_shaper_replies_ok_total" "$WORK/metrics.prom"; then pass 1; else fail 1 "no Prometheus metrics file"; fi
+
+echo "== CURVE with an allow-list (loopback tcp, Python client)"
+"$BIN" keygen --out "$WORK/server" >/dev/null && "$BIN" keygen --out "$WORK/alice" >/dev/null && "$BIN" keygen --out "$WORK/mallory" >/dev/null
+printf '# clients allowed to connect\n%s\n' "$(cat "$WORK/alice.pub")" >"$WORK/allowed.txt"
+PORT="$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")"
+if "$BIN" serve --bind "tcp://0.0.0.0:$PORT" --tokenizer "$TOKENIZER" --curve-secret-key "@$WORK/server.key" >"$WORK/open.log" 2>&1; then
+  fail 1 "a network bind with CURVE but no allow-list was accepted"
+elif grep -q "refusing to bind" "$WORK/open.log"; then pass 1; else cat "$WORK/open.log"; fail 1 "the refused network bind did not say why"; fi
+"$BIN" serve --bind "tcp://127.0.0.1:$PORT" --tokenizer "$TOKENIZER" --workers 1 --curve-secret-key "@$WORK/server.key" \
+  --curve-allow "$WORK/allowed.txt" >"$WORK/curve.log" 2>&1 &
+SERVER_PID=$!
+run_logged "$WORK/curve-client.log" 6 "$PY" - "tcp://127.0.0.1:$PORT" "$WORK" <<'PYEOF'
+import sys, time, numpy as np
+from rest_shaper_client import Client, ClientTimeoutError
+ep, work = sys.argv[1], sys.argv[2]
+alice = Client(ep, timeout=2, curve_server_key=f"@{work}/server.pub", curve_public_key=f"@{work}/alice.pub", curve_secret_key=f"@{work}/alice.key")
+for _ in range(60):
+    try:
+        alice.ping(); break
+    except ClientTimeoutError:
+        time.sleep(0.5)
+r = alice.shape(np.array([[151667, 198, 151668]], dtype=np.int32), np.ones((1, 3), np.float32), ["x"], 0)
+assert r.weights.shape == (1, 3), r
+mallory = Client(ep, timeout=2, curve_server_key=f"@{work}/server.pub", curve_public_key=f"@{work}/mallory.pub", curve_secret_key=f"@{work}/mallory.key")
+try:
+    mallory.ping(); sys.exit("a key not on the allow-list was served")
+except ClientTimeoutError:
+    pass
+refused = alice.stats()["stats"]["auth_refused"]
+assert refused >= 1, refused
+print(f"curve ok: allowed key served, other key refused ({refused} refusals counted)")
+PYEOF
+if [ "$RC" = 0 ] && grep -q "curve ok" "$WORK/curve-client.log"; then pass 1; else cat "$WORK/curve.log"; fail 1 "CURVE allow-list round trip"; fi
+if grep -q "refused a client whose key is not on the allow-list" "$WORK/curve.log"; then pass 1; else fail 1 "the refusal was not logged"; fi
+kill -TERM "$SERVER_PID"; RC=0; wait "$SERVER_PID" || RC=$?; SERVER_PID=""
+if [ "$RC" = 0 ]; then pass 1; else fail 1 "the CURVE server exited $RC"; fi
 
 echo "== replay the capture"
 CAP="$(ls "$WORK"/capture/*.rscap 2>/dev/null | head -1 || true)"

@@ -4,8 +4,10 @@ Sends N messages built from valid requests (golden-vector rollouts with entropie
 top-k logits, prompts, options; ping; stats) and mutated in three families:
 
   header   the JSON header: keys dropped or retyped, integers at their edges (id, step, vocab, v,
-           shape dimensions, frame indices), temperatures 0/−1/1e30/1e-50/NaN, schedules with huge
-           numbers, unknown names, duplicate tensors, raw byte damage, deep nesting, bad UTF-8
+           shape dimensions, frame indices, `applied` counts), `turn_ground_truth` and `turn_reward`
+           (issue 12), temperatures 0/−1/1e30/1e-50/NaN,
+           schedules with huge numbers, unknown names, duplicate tensors, raw byte damage, deep
+           nesting, bad UTF-8
   frames   frame counts and sizes: frames dropped, duplicated, split, truncated, extended, added,
            an empty header, a message over the server's size limit, many tiny frames
   payload  tensor contents with a valid header: ids at int32/int64 edges, masks, entropies, logits,
@@ -14,7 +16,7 @@ top-k logits, prompts, options; ping; stats) and mutated in three families:
 
 Every `--control-every` messages a valid control (a golden-vector case at one of its steps, the
 `released` profile) is sent and its weights and reward components are checked against the
-vectors. Each of `--sockets` DEALER sockets has one request outstanding at a time, so every reply
+vectors. Requests cover every op (ping, stats, shape, applied). Each of `--sockets` DEALER sockets has one request outstanding at a time, so every reply
 is matched to its request: exactly one reply per request, whose id is the request's (or absent
 when the header was unreadable). At the end `stats` must show no worker crash.
 
@@ -115,12 +117,23 @@ class Corpus:
             options["temperature"] = rng.choice([0.5, 1.0, 2.0])
         if rng.random() < 0.05:
             options["schedule"] = json.dumps({"gammas": {"think": {"kind": "entropy", "start": 0.6, "end": 1.0}}})
+        if rng.random() < 0.1:
+            # Multi-turn (issue 12): one ground truth (or None) per turn; the rows here have one turn.
+            kw["turn_ground_truth"] = [[rng.choice([g, None])] for g in gts]
+            options["turn_reward"] = rng.choice(["mean", "last", "sum"])
         frames = protocol.encode_shape_request(rid, ids, mask, gts, rng.choice([0, 1, 50, 300]), options=options,
                                                max_frame_bytes=rng.choice([protocol.MAX_FRAME_BYTES, 64, 1000]), **kw)
         return [bytes(f) for f in frames]
 
     def simple(self, rid):
-        return [bytes(f) for f in protocol.encode_simple_request(self.rng.choice(["ping", "stats"]), rid)]
+        """ping, stats, or applied (issue 13: the trainer reports the weights it applied)."""
+        op = self.rng.choice(["ping", "stats", "applied"])
+        if op == "applied":
+            rng = self.rng
+            digest = {"rows": rng.choice([0, 1, 3]), "tokens": rng.choice([0, 5, 300]),
+                      "weight_sum": rng.random() * 100, "digest": rng.random()}
+            return [bytes(f) for f in protocol.encode_applied_request(rid, rng.randrange(1 << 40), digest)]
+        return [bytes(f) for f in protocol.encode_simple_request(op, rid)]
 
 
 # ── mutations ──
@@ -199,11 +212,19 @@ def mutate_header(msg, rng, rid):
                                         "prompt_lengths", "weights", "", "x" * 300])
             else:
                 h["tensors"].append(dict(t))
+    elif choice == 8 and rng.random() < 0.3:
+        h["turn_ground_truth"] = rng.choice([[], [[]], [[None]], [["a", "b"]] * 3, [[1]], "x", None, [[None, None]] * 2])
+        if rng.random() < 0.5:
+            h.setdefault("options", {})["turn_reward"] = rng.choice(["mean", "last", "sum", "median", 3, None])
     elif choice == 8:
         gt = h.get("ground_truth")
         h["ground_truth"] = rng.choice([[], ["a"] * 5, [1, 2], "x", None, [""] * len(gt or [0]), ["\u0000\ud7ff"] * len(gt or [0])])
     elif choice == 9:
         h["op"] = rng.choice(["ping", "stats", "shape", "Shape", "", "applied", 7, None])
+        if "applied" in h and rng.random() < 0.5:
+            a = h["applied"] if isinstance(h["applied"], dict) else {}
+            a[rng.choice(["reply_id", "rows", "tokens", "weight_sum", "digest"])] = rng.choice(INT_EDGES + [None, "x", 1e308, -1.5])
+            h["applied"] = a
     else:
         h["tensors"] = rng.choice([[], None, {}, "x", [1], [{}]])
     frames[0] = json.dumps(h, separators=(",", ":"), ensure_ascii=rng.random() < 0.5).encode("utf-8", "surrogatepass")
