@@ -8,6 +8,7 @@
 #   3c. a person's view: `top --once` against a server, progress on a pseudo-terminal / --quiet / a log
 #   3d. the HTTP reward front end to end: OpenRLHF and slime payloads, load, malformed requests, drain
 #   4. the VERL and TRL integration tests (numpy fakes)
+#   5. OpenBLAS core selection end to end, gradient checks with the selected core
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "setup failed"; exit 1; }
@@ -44,6 +45,7 @@ stage "sidecar fuzz (20,000 messages)" scripts/fuzz_sidecar.sh 20000 "$BIN"
 stage "console: top, progress" scripts/ci_console.sh "$BIN"
 stage "HTTP front end to end" scripts/ci_http.sh "$BIN"
 stage "VERL/TRL integration tests" make -C examples test-integrations
+stage "OpenBLAS core selection" scripts/ci_blas.sh "$BIN"
 
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failed stages: ${failed_names[*]}"
