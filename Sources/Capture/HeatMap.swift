@@ -2,7 +2,7 @@
 /// replayed rollout's tokens coloured by weight, underlined by category, with a tooltip per token.
 public enum HeatMap {
     static let categoryColors = ["#9e9e9e", "#6a1b9a", "#ab47bc", "#1565c0", "#e65100", "#2e7d32",
-                                 "#00838f", "#ad1457", "#546e7a", "#424242"]
+                                 "#00838f", "#ad1457", "#546e7a", "#424242", "#bdbdbd"]
 
     public static func escape(_ s: String) -> String {
         var o = ""

@@ -1,10 +1,10 @@
 import Pipeline
+import Regions
 import Wire
 
 /// Names of the token categories (uint8 raw values on the wire).
 public enum CategoryNames {
-    public static let all = ["outside", "think_tag", "think", "tool_call_tag", "tool_name", "tool_args",
-                             "tool_json", "response_tag", "response", "special"]
+    public static let all = TokenCategory.allCases.map(\.name)
     public static func name(_ c: UInt8) -> String { Int(c) < all.count ? all[Int(c)] : "category_\(c)" }
 }
 

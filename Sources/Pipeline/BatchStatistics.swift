@@ -17,7 +17,7 @@ public enum BatchStatistics {
             if let e = entropies { esum[c] += Double(e[i]) }
         }
         var m = BatchMetrics()
-        for cat in TokenCategory.allCases {
+        for cat in TokenCategory.regions {
             let c = Int(cat.rawValue)
             m.tokenCounts[cat.name] = count[c]
             guard count[c] > 0 else { continue }

@@ -11,6 +11,10 @@ public struct ShapeRequest: Sendable {
     public var length: Int
     /// Ground truth string per rollout (what the ToolRL reward receives), `[batch]`.
     public var groundTruths: [String]
+    /// Optional ground truth per turn of each rollout, `[batch][turns of that row]` (see
+    /// `Regions.TurnLayout`); nil = `groundTruths[b]` scores the row's last turn only. A nil entry:
+    /// that turn has no ground truth (no reward).
+    public var turnGroundTruths: [[String?]]?
     /// Global training step (1 on the first training step, as in the released trainer).
     public var step: Int
     /// Where per-token entropies come from, if anywhere.
@@ -21,10 +25,11 @@ public struct ShapeRequest: Sendable {
     public var options: ShapeOptions
 
     public init(inputIDs: [Int32], mask: [Float], batch: Int, length: Int, groundTruths: [String], step: Int,
-                entropy: EntropyInput = .none, promptIDs: [[Int32]]? = nil, options: ShapeOptions = ShapeOptions()) {
+                entropy: EntropyInput = .none, promptIDs: [[Int32]]? = nil, options: ShapeOptions = ShapeOptions(),
+                turnGroundTruths: [[String?]]? = nil) {
         self.inputIDs = inputIDs; self.mask = mask; self.batch = batch; self.length = length
         self.groundTruths = groundTruths; self.step = step; self.entropy = entropy
-        self.promptIDs = promptIDs; self.options = options
+        self.promptIDs = promptIDs; self.options = options; self.turnGroundTruths = turnGroundTruths
     }
 }
 
@@ -56,14 +61,27 @@ public struct ShapeOptions: Sendable {
     public var computeRewards: Bool
     /// Skip the weights (categories are still computed).
     public var computeWeights: Bool
+    /// How a multi-turn row's per-turn rewards make its reward.
+    public var turnReward: TurnRewardAggregation
 
     public init(profile: String = "aligned", reward: String = "rest", rewardFlags: [String: Bool] = [:],
                 scheduleJSON: String? = nil, temperature: Float = 1.0,
-                computeRewards: Bool = true, computeWeights: Bool = true) {
+                computeRewards: Bool = true, computeWeights: Bool = true, turnReward: TurnRewardAggregation = .mean) {
         self.profile = profile; self.reward = reward; self.rewardFlags = rewardFlags
         self.scheduleJSON = scheduleJSON; self.temperature = temperature
         self.computeRewards = computeRewards; self.computeWeights = computeWeights
+        self.turnReward = turnReward
     }
+}
+
+/// How the per-turn rewards of a row make `rewards[b]` (and its components), option `turn_reward`.
+public enum TurnRewardAggregation: String, Sendable, CaseIterable {
+    /// The mean over the turns that have a ground truth (0 when none has).
+    case mean
+    /// The row's last turn (0 when it has no ground truth).
+    case last
+    /// The sum over the turns that have a ground truth.
+    case sum
 }
 
 /// What ``ShapingEngine`` returns for a ``ShapeRequest``.
@@ -81,13 +99,28 @@ public struct ShapeResult: Sendable {
     /// Per-token entropies used, when the request carried any, fp32 `[batch, length]`.
     public var entropies: [Float]?
     public var metrics: BatchMetrics
+    /// Per-turn rewards and turn ends, present when some row has more than one turn.
+    public var turns: TurnRewards?
 
     public init(weights: [Float], rewards: [Float], components: [Float], categories: [UInt8],
-                rolloutStatus: [RolloutStatus], entropies: [Float]?, metrics: BatchMetrics) {
+                rolloutStatus: [RolloutStatus], entropies: [Float]?, metrics: BatchMetrics, turns: TurnRewards? = nil) {
         self.weights = weights; self.rewards = rewards; self.components = components
         self.categories = categories; self.rolloutStatus = rolloutStatus; self.entropies = entropies
-        self.metrics = metrics
+        self.metrics = metrics; self.turns = turns
     }
+}
+
+/// The per-turn part of a ``ShapeResult`` (wire tensors `turn_rewards`, `turn_ends`), `[batch, k]`
+/// with k = the most turns of any row.
+public struct TurnRewards: Sendable, Equatable {
+    /// Turns per row in this table (the batch's maximum).
+    public var k: Int
+    /// Reward of each turn, fp32 `[batch, k]`; 0 for a turn without ground truth or a missing turn.
+    public var rewards: [Float]
+    /// Index of the last token of each turn, int32 `[batch, k]`; −1 for a missing turn.
+    public var ends: [Int32]
+
+    public init(k: Int, rewards: [Float], ends: [Int32]) { self.k = k; self.rewards = rewards; self.ends = ends }
 }
 
 /// Outcome of one rollout: `ok`, or a typed error code (the weights fell back to the mask,

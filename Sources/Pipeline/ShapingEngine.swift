@@ -81,6 +81,7 @@ public final class ShapingEngine: Shaper {
         let reward: any RewardFunction
         do { reward = try RewardRegistry.make(request.options.reward, options: RewardOptions(flags: request.options.rewardFlags)) }
         catch { throw ShapeError.options("reward '\(request.options.reward)': \(error)") }
+        let layouts = try turnLayouts(request)
         let entropies = try computeEntropies(request)
 
         var weights = [Float](repeating: 0, count: b * t)
@@ -89,9 +90,10 @@ public final class ShapingEngine: Shaper {
         var components = [Float](repeating: 0, count: b * 4)
         var status = [RolloutStatus](repeating: .ok, count: b)
         var rowErrors = [ShapeError?](repeating: nil, count: b)
+        var turnScores = [[Float]](repeating: [], count: b)
 
-        // Pass 1: categories of every row (the entropy curriculum needs the batch's region means
-        // before any weight is computed).
+        // Pass 1: categories of every row, turn by turn (the entropy curriculum needs the batch's
+        // region means before any weight is computed).
         request.inputIDs.withUnsafeBufferPointer { ids in
             categories.withUnsafeMutableBufferPointer { cat in
                 rowErrors.withUnsafeMutableBufferPointer { fe in
@@ -100,8 +102,10 @@ public final class ShapingEngine: Shaper {
                         let (ids, cat, fe) = shared.value
                         for r in rows {
                             do {
-                                try self.categorize(ids: UnsafeBufferPointer(rebasing: ids[r * t ..< r * t + t]),
-                                                    into: UnsafeMutableBufferPointer(rebasing: cat[r * t ..< r * t + t]))
+                                let rowIDs = UnsafeBufferPointer(rebasing: ids[r * t ..< r * t + t])
+                                try layouts[r].categorize(into: UnsafeMutableBufferPointer(rebasing: cat[r * t ..< r * t + t])) { seg, out in
+                                    try self.categorize(ids: UnsafeBufferPointer(rebasing: rowIDs[seg]), into: out)
+                                }
                             } catch { fe[r] = error as? ShapeError ?? .shape("\(error)") }
                         }
                     }
@@ -122,10 +126,11 @@ public final class ShapingEngine: Shaper {
         rewards.withUnsafeMutableBufferPointer { rew in
         components.withUnsafeMutableBufferPointer { comp in
         status.withUnsafeMutableBufferPointer { st in
-            let out = UncheckedBox((ids, mask, w, cat, rew, comp, st))
+        turnScores.withUnsafeMutableBufferPointer { ts in
+            let out = UncheckedBox((ids, mask, w, cat, rew, comp, st, ts))
             let ent = entropies.map { UncheckedBox($0) }
             ParallelRows.forEach(count: b, threads: threads) { rows in
-                let (ids, mask, w, cat, rew, comp, st) = out.value
+                let (ids, mask, w, cat, rew, comp, st, ts) = out.value
                 for r in rows {
                     let span = r * t ..< r * t + t
                     let rowIDs = UnsafeBufferPointer(rebasing: ids[span])
@@ -139,17 +144,16 @@ public final class ShapingEngine: Shaper {
                         if let err = outcome.error { st[r] = RolloutStatus(code: err.code, message: "\(err) (weights fell back to the mask)") }
                     }
                     guard request.options.computeRewards else { continue }
-                    switch self.reward(row: r, ids: rowIDs, mask: rowMask, request: request, reward: reward) {
-                    case .success(let c):
-                        rew[r] = Float(c.score)
-                        comp[r * 4 + 0] = Float(c.format); comp[r * 4 + 1] = Float(c.correctness)
-                        comp[r * 4 + 2] = Float(c.length); comp[r * 4 + 3] = Float(c.score)
-                    case .failure(let e):
-                        if st[r].isOK { st[r] = RolloutStatus(code: "reward_error", message: "\(e)") }
-                    }
+                    let scored = self.reward(row: r, ids: rowIDs, layout: layouts[r], request: request, reward: reward)
+                    let c = scored.total
+                    rew[r] = Float(c.score)
+                    comp[r * 4 + 0] = Float(c.format); comp[r * 4 + 1] = Float(c.correctness)
+                    comp[r * 4 + 2] = Float(c.length); comp[r * 4 + 3] = Float(c.score)
+                    ts[r] = scored.turnScores
+                    if let e = scored.error, st[r].isOK { st[r] = RolloutStatus(code: "reward_error", message: e) }
                 }
             }
-        }}}}}}}
+        }}}}}}}}
 
         var metrics = BatchStatistics.compute(categories: categories, weights: weights, mask: request.mask,
                                               entropies: entropies, rewards: rewards)
@@ -158,7 +162,8 @@ public final class ShapingEngine: Shaper {
         }
         if shapingConfig.usesEntropySchedule { metrics.entropyProgress = step.entropyProgress }
         return ShapeResult(weights: weights, rewards: rewards, components: components, categories: categories,
-                           rolloutStatus: status, entropies: entropies, metrics: metrics)
+                           rolloutStatus: status, entropies: entropies, metrics: metrics,
+                           turns: Self.turnTable(layouts: layouts, scores: turnScores))
     }
 
     // MARK: - Steps
@@ -176,6 +181,36 @@ public final class ShapingEngine: Shaper {
         for (row, prompt) in (r.promptIDs ?? []).enumerated() {
             for (p, id) in prompt.enumerated() where !tokenizer.contains(id) { throw ShapeError.tokenID(row: row, position: p, id: id) }
         }
+    }
+
+    /// The turns of every row; checks `turnGroundTruths` against them (one entry per turn).
+    private func turnLayouts(_ r: ShapeRequest) throws -> [TurnLayout] {
+        let layouts = r.mask.withUnsafeBufferPointer { m in
+            (0..<r.batch).map { TurnLayout(mask: UnsafeBufferPointer(rebasing: m[$0 * r.length ..< ($0 + 1) * r.length])) }
+        }
+        if let tgt = r.turnGroundTruths {
+            guard tgt.count == r.batch else { throw ShapeError.shape("turn_ground_truth has \(tgt.count) rows for \(r.batch) rollouts") }
+            for (row, l) in layouts.enumerated() where tgt[row].count != l.turns.count {
+                throw ShapeError.shape("turn_ground_truth[\(row)] has \(tgt[row].count) entries, row \(row) has \(l.turns.count) turns")
+            }
+        }
+        return layouts
+    }
+
+    /// `turn_rewards` / `turn_ends` `[B, K]`, K = the most turns of any row; nil when no row has
+    /// more than one turn.
+    static func turnTable(layouts: [TurnLayout], scores: [[Float]]) -> TurnRewards? {
+        let k = layouts.map(\.turns.count).max() ?? 0
+        guard k > 1 else { return nil }
+        var rewards = [Float](repeating: 0, count: layouts.count * k)
+        var ends = [Int32](repeating: -1, count: layouts.count * k)
+        for (r, l) in layouts.enumerated() {
+            for (j, turn) in l.turns.enumerated() {
+                ends[r * k + j] = Int32(truncatingIfNeeded: turn.upperBound - 1)
+                if j < scores[r].count { rewards[r * k + j] = scores[r][j] }
+            }
+        }
+        return TurnRewards(k: k, rewards: rewards, ends: ends)
     }
 
     private func computeEntropies(_ r: ShapeRequest) throws -> [Float]? {
@@ -244,19 +279,21 @@ public final class ShapingEngine: Shaper {
         }
     }
 
-    /// The ToolRL reward of one rollout: the reference scores the last assistant turn of
-    /// prompt + decoded valid response tokens.
-    private func reward(row: Int, ids: UnsafeBufferPointer<Int32>, mask: UnsafeBufferPointer<Float>,
-                        request: ShapeRequest, reward: any RewardFunction) -> Result<RewardComponents, Error> {
-        Result {
-            var valid: [Int32] = []
-            valid.reserveCapacity(ids.count)
-            for i in 0..<ids.count where mask[i] != 0 { valid.append(ids[i]) }
-            let response = try tokenizer.decode(valid, skipSpecialTokens: false)
+    /// The ToolRL reward of one rollout, turn by turn (``scoreTurns``): the reference scores the last
+    /// assistant turn of prompt + decoded response tokens; a turn is scored as such a response
+    /// (`<|im_start|>assistant\n` + its tokens, or the prompt + its tokens for the first turn).
+    private func reward(row: Int, ids: UnsafeBufferPointer<Int32>, layout: TurnLayout, request: ShapeRequest,
+                        reward: any RewardFunction) -> RowReward {
+        scoreTurns(layout: layout, groundTruth: request.groundTruths[row], turnGroundTruths: request.turnGroundTruths?[row],
+                   aggregation: request.options.turnReward) { turn, truth in
+            let response = try tokenizer.decode(UnsafeBufferPointer(rebasing: ids[turn]), skipSpecialTokens: false)
             let prefix: String
-            if let prompt = request.promptIDs?[row] { prefix = try tokenizer.decode(prompt, skipSpecialTokens: false) }
-            else { prefix = "<|im_start|>assistant\n" }
-            return try reward.score(solution: prefix + response, groundTruth: request.groundTruths[row], step: request.step)
+            if turn.lowerBound == (layout.turns.first?.lowerBound ?? 0), let prompt = request.promptIDs?[row] {
+                prefix = try tokenizer.decode(prompt, skipSpecialTokens: false)
+            } else {
+                prefix = "<|im_start|>assistant\n"
+            }
+            return try reward.score(solution: prefix + response, groundTruth: truth, step: request.step)
         }
     }
 }

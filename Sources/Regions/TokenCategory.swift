@@ -13,6 +13,10 @@ public enum TokenCategory: UInt8, Sendable, CaseIterable {
     case responseContent = 8
     /// `<|im_end|>`, `<|endoftext|>` and every other added token that is not one of the six tags.
     case special = 9
+    /// A token between two turns of a multi-turn rollout (a tool response, the next turn's chat
+    /// header: an interior run of mask = 0, see ``TurnLayout``). Never parsed, never weighted, in
+    /// no region statistic.
+    case observation = 10
 
     /// Stable snake_case name used in configs, metrics and the CLI.
     public var name: String {
@@ -27,6 +31,7 @@ public enum TokenCategory: UInt8, Sendable, CaseIterable {
         case .responseTag: return "response_tag"
         case .responseContent: return "response"
         case .special: return "special"
+        case .observation: return "observation"
         }
     }
 
@@ -37,6 +42,18 @@ public enum TokenCategory: UInt8, Sendable, CaseIterable {
             return
         }
         return nil
+    }
+
+    /// The categories ``RegionParser`` gives (every case but ``observation``): the keys of region
+    /// statistics and of γ configurations.
+    public static let regions: [TokenCategory] = allCases.filter { $0 != .observation }
+
+    /// The parser category with this ``name`` (or Swift case name); nil for ``observation`` and
+    /// unknown names. Configurations (γ's, entropy regions) name categories this way: observation
+    /// tokens always weigh 0.
+    public init?(regionName: String) {
+        guard let c = TokenCategory(name: regionName), c != .observation else { return nil }
+        self = c
     }
 
     /// True for the tag categories (think, tool-call and response tags).

@@ -133,6 +133,17 @@ public struct IncomingTensors {
         }
     }
 
+    /// int32 values (one copy; little-endian host).
+    public func int32s(_ d: TensorDescriptor) -> [Int32] {
+        let n = d.elementCount ?? 0
+        return [Int32](unsafeUninitializedCapacity: n) { buf, count in
+            forEachChunk(d) { chunk, at in
+                if chunk.count > 0 { memcpy(buf.baseAddress! + at, chunk.baseAddress!, chunk.count) }
+            }
+            count = n
+        }
+    }
+
     /// Integer-like or float values converted to `Float` (masks).
     public func floatsConverting(_ d: TensorDescriptor) -> [Float] {
         if d.dtype == .float32 { return floats(d) }

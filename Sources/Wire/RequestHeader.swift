@@ -37,17 +37,22 @@ public struct WireOptions: Sendable, Equatable {
     public var computeRewards: Bool?
     /// false: skip the weights (categories are still computed).
     public var computeWeights: Bool?
+    /// How a multi-turn row's per-turn rewards make its reward: `mean`, `last`, `sum`.
+    public var turnReward: String?
 
     public init(profile: String? = nil, reward: String? = nil, rewardFlags: [RewardFlag]? = nil,
-                schedule: String? = nil, temperature: Double? = nil, computeRewards: Bool? = nil, computeWeights: Bool? = nil) {
+                schedule: String? = nil, temperature: Double? = nil, computeRewards: Bool? = nil, computeWeights: Bool? = nil,
+                turnReward: String? = nil) {
         self.profile = profile; self.reward = reward; self.rewardFlags = rewardFlags
         self.schedule = schedule; self.temperature = temperature
         self.computeRewards = computeRewards; self.computeWeights = computeWeights
+        self.turnReward = turnReward
     }
 }
 
 /// Frame 0 of a request (see protocol/PROTOCOL.md §Requests). Keys are written in this order:
-/// `v, op, id, step, vocab, ground_truth, applied, options, tensors`; absent optionals are omitted.
+/// `v, op, id, step, vocab, ground_truth, turn_ground_truth, applied, options, tensors`; absent
+/// optionals are omitted.
 public struct RequestHeader: Sendable, Equatable {
     /// The only protocol version this codec speaks.
     public static let protocolVersion = 1
@@ -62,16 +67,19 @@ public struct RequestHeader: Sendable, Equatable {
     public var vocab: Int?
     /// Ground truth per rollout (shape), length B.
     public var groundTruth: [String]?
+    /// Ground truth per turn of each rollout (shape, optional), `[B][turns]`; null = none for that turn.
+    public var turnGroundTruth: [[String?]]?
     /// `applied` requests: what the trainer applied.
     public var applied: AppliedReport?
     public var options: WireOptions?
     public var tensors: [TensorDescriptor]
 
     public init(op: WireOp, id: Int, step: Int? = nil, vocab: Int? = nil, groundTruth: [String]? = nil,
-                applied: AppliedReport? = nil, options: WireOptions? = nil, tensors: [TensorDescriptor] = [],
-                version: Int = RequestHeader.protocolVersion) {
+                turnGroundTruth: [[String?]]? = nil, applied: AppliedReport? = nil, options: WireOptions? = nil,
+                tensors: [TensorDescriptor] = [], version: Int = RequestHeader.protocolVersion) {
         self.version = version; self.op = op; self.id = id; self.step = step; self.vocab = vocab
-        self.groundTruth = groundTruth; self.applied = applied; self.options = options; self.tensors = tensors
+        self.groundTruth = groundTruth; self.turnGroundTruth = turnGroundTruth; self.applied = applied
+        self.options = options; self.tensors = tensors
     }
 
     /// Reads just enough of a header to address a reply (op and id), even when the rest is invalid.
@@ -96,6 +104,13 @@ public struct RequestHeader: Sendable, Equatable {
             h.step = try root["step"].map { try $0.int("step") }
             h.vocab = try root["vocab"].map { try $0.int("vocab", in: 1...(1 << 40)) }
             h.groundTruth = try root["ground_truth"].map { try $0.array("ground_truth").enumerated().map { i, n in try n.string("ground_truth[\(i)]") } }
+            h.turnGroundTruth = try root["turn_ground_truth"].map { node in
+                try node.array("turn_ground_truth").enumerated().map { i, row in
+                    try row.array("turn_ground_truth[\(i)]").enumerated().map { k, n in
+                        n.isNull ? nil : try n.string("turn_ground_truth[\(i)][\(k)]")
+                    }
+                }
+            }
             if let a = root["applied"] { h.applied = try decodeApplied(a) }
             if let o = root["options"] { h.options = try decodeOptions(o) }
             if let t = root["tensors"] {
@@ -138,6 +153,10 @@ public struct RequestHeader: Sendable, Equatable {
         if let t = o.temperature, !(t > 0 && t.isFinite) { throw WireError(.badHeader, "options.temperature must be a positive number") }
         o.computeRewards = try n["compute_rewards"].map { try $0.bool("options.compute_rewards") }
         o.computeWeights = try n["compute_weights"].map { try $0.bool("options.compute_weights") }
+        o.turnReward = try n["turn_reward"].map { try $0.string("options.turn_reward") }
+        if let t = o.turnReward, TurnRewardAggregation(rawValue: t) == nil {
+            throw WireError(.badHeader, "options.turn_reward must be one of \(TurnRewardAggregation.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(t)\"")
+        }
         return o
     }
 
@@ -180,6 +199,15 @@ public struct RequestHeader: Sendable, Equatable {
         if let step { w.key("step"); w.int(step) }
         if let vocab { w.key("vocab"); w.int(vocab) }
         if let groundTruth { w.key("ground_truth"); w.stringArray(groundTruth) }
+        if let turnGroundTruth {
+            w.key("turn_ground_truth"); w.openArray()
+            for row in turnGroundTruth {
+                w.openArray()
+                for t in row { if let t { w.string(t) } else { w.null() } }
+                w.closeArray()
+            }
+            w.closeArray()
+        }
         if let a = applied {
             w.key("applied"); w.openObject()
             w.key("reply_id"); w.int(a.replyID)
@@ -202,6 +230,7 @@ public struct RequestHeader: Sendable, Equatable {
             if let t = o.temperature { w.key("temperature"); w.double(t) }
             if let r = o.computeRewards { w.key("compute_rewards"); w.bool(r) }
             if let x = o.computeWeights { w.key("compute_weights"); w.bool(x) }
+            if let t = o.turnReward { w.key("turn_reward"); w.string(t) }
             w.closeObject()
         }
         if !tensors.isEmpty { w.key("tensors"); TensorDescriptor.write(tensors, to: &w) }

@@ -26,6 +26,9 @@ public enum ShapeRequestCodec {
         guard mask.shape == [b, len] else { throw WireError(.shape, "mask must be [\(b),\(len)], got \(mask.shape)") }
         let gts = h.groundTruth ?? []
         guard gts.count == b else { throw WireError(.shape, "ground_truth has \(gts.count) entries for B = \(b)") }
+        if let tgt = h.turnGroundTruth, tgt.count != b {
+            throw WireError(.shape, "turn_ground_truth has \(tgt.count) rows for B = \(b)")
+        }
 
         let sources = ["entropy", "logits", "topk_logits"].filter { t[$0] != nil }
         guard sources.count <= 1 else { throw WireError(.badHeader, "send at most one of entropy, logits, topk_logits (got \(sources))") }
@@ -82,9 +85,11 @@ public enum ShapeRequestCodec {
             if let tmp = o.temperature { opts.temperature = Float(tmp) }
             if let r = o.computeRewards { opts.computeRewards = r }
             if let x = o.computeWeights { opts.computeWeights = x }
+            if let tr = o.turnReward, let a = TurnRewardAggregation(rawValue: tr) { opts.turnReward = a }
         }
         return ShapeRequest(inputIDs: inputIDs, mask: t.floatsConverting(mask), batch: b, length: len,
-                            groundTruths: gts, step: h.step ?? 0, entropy: entropy, promptIDs: prompts, options: opts)
+                            groundTruths: gts, step: h.step ?? 0, entropy: entropy, promptIDs: prompts, options: opts,
+                            turnGroundTruths: h.turnGroundTruth)
     }
 
     /// Encodes a request as a message (used by Swift clients, tests and the golden files).
@@ -120,7 +125,7 @@ public enum ShapeRequestCodec {
             m.append("prompt_lengths", .int64, shape: [r.batch], values: p.map { Int64($0.count) })
         }
         let h = RequestHeader(op: .shape, id: id, step: r.step, vocab: vocab, groundTruth: r.groundTruths,
-                              options: options, tensors: m.tensors)
+                              turnGroundTruth: r.turnGroundTruths, options: options, tensors: m.tensors)
         return m.finish(header: h.encode())
     }
 }

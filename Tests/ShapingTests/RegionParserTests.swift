@@ -7,9 +7,11 @@ struct RegionParserTests {
 
     @Test("raw values and names are the wire contract")
     func rawValues() {
-        #expect(C.allCases.map(\.rawValue) == Array(0...9))
+        #expect(C.allCases.map(\.rawValue) == Array(0...10))
         #expect(C.allCases.map(\.name) == ["outside", "think_tag", "think", "tool_call_tag", "tool_name", "tool_args",
-                                           "tool_json", "response_tag", "response", "special"])
+                                           "tool_json", "response_tag", "response", "special", "observation"])
+        #expect(C.regions == Array(C.allCases.prefix(10)))
+        #expect(C(regionName: "observation") == nil && C(regionName: "think") == .thinkContent)
         #expect(C(name: "tool_args") == .toolArgs && C(name: "toolArgs") == .toolArgs && C(name: "nope") == nil)
     }
 

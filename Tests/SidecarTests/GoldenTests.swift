@@ -5,7 +5,7 @@ import Pipeline
 /// Every golden message in protocol/golden decodes and re-encodes byte for byte.
 @Suite struct GoldenTests {
     @Test func manifestListsAllMessages() throws {
-        #expect(try Golden.manifest().count == 15)
+        #expect(try Golden.manifest().count == 17)
     }
 
     @Test(arguments: try Golden.manifest())
@@ -61,6 +61,15 @@ import Pipeline
         #expect(topk.promptIDs == [[151644, 77091, 198], [151644]])
         guard case .topK(_, let k, _, let vocab) = topk.entropy else { Issue.record("no topk"); return }
         #expect(k == 3 && vocab == 151669)
+
+        let mt = try withRaw(try Golden.frames("shape_request_multiturn.bin")) { raw in
+            try ShapeRequestCodec.decode(header: try RequestHeader.decode(raw[0], frameCount: raw.count), frames: raw, limits: WireLimits())
+        }
+        #expect(mt.turnGroundTruths == [["gt first", nil], ["gt single"]])
+        #expect(mt.options.turnReward == .sum && mt.mask[3...5] == [0, 0, 0])
+        let mtReply = try withRaw(try Golden.frames("shape_reply_multiturn.bin")) { try ShapeReplyCodec.decode($0) }
+        #expect(mtReply.turns == TurnRewards(k: 2, rewards: [-1, 0, 0.5, 0], ends: [2, 7, 5, -1]))
+        #expect(mtReply.categories[3...5] == [10, 10, 10])
 
         let reply = try withRaw(try Golden.frames("shape_reply_ok.bin")) { try ShapeReplyCodec.decode($0) }
         #expect(reply.weights == [1.5, 0.75, 1.0, 0.75, 1.0, 1.0, 0.0, 0.0])

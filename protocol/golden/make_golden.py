@@ -73,6 +73,35 @@ def main():
                                         max_frame_bytes=24),
           m, kind="request", op="shape", ids_dtype="int32", mask_dtype="float32", max_frame_bytes=24)
 
+    # Multi-turn: row 0 = turn (3 tokens), observation (3, mask 0), turn (2), padding (2);
+    # row 1 = one turn. One ground truth per turn (None: that turn gets no reward).
+    mt_ids = np.array([[151667, 198, 151645, 198, 151644, 872, 151667, 151645, 151643, 151643],
+                       [785, 1196, 6801, 279, 1482, 151645, 151643, 151643, 151643, 151643]], dtype=np.int32)
+    mt_mask = np.array([[1, 1, 1, 0, 0, 0, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 0, 0, 0, 0]], dtype=np.uint8)
+    write("shape_request_multiturn",
+          protocol.encode_shape_request(7, mt_ids, mt_mask, ["gt last", "gt single"], 12,
+                                        turn_ground_truth=[["gt first", None], ["gt single"]],
+                                        options={"profile": "aligned", "turn_reward": "sum"}),
+          m, kind="request", op="shape", ids_dtype="int32", mask_dtype="uint8", max_frame_bytes=protocol.MAX_FRAME_BYTES)
+    mt_weights = np.array([[1.25, 0.5, 1.25, 0, 0, 0, 1.25, 0.75, 0, 0], [0, 1.0, 1.0, 1.0, 1.0, 0, 0, 0, 0, 0]], dtype=np.float32)
+    mt_cats = np.array([[1, 2, 9, 10, 10, 10, 1, 9, 9, 9], [0, 8, 8, 8, 8, 9, 9, 9, 9, 9]], dtype=np.uint8)
+    mt_rewards = np.array([-1.0, 0.5], dtype=np.float32)
+    mt_comps = np.array([[0.0, -1.0, 0.0, -1.0], [0.0, 0.5, 0.0, 0.5]], dtype=np.float32)
+    mt_metrics = {"reward_mean": -0.25,
+                  "token_counts": {"outside": 1, "response": 4, "special": 3, "think": 1, "think_tag": 2},
+                  "weight_means": {"outside": 0.0, "response": 1.0, "special": 0.6666666666666666, "think": 0.5,
+                                   "think_tag": 1.25},
+                  "entropy_means": {},
+                  "gammas": {"response_tag": 1.0, "think": float(np.float32(0.624)), "think_tag": 1.0,
+                             "tool_args": float(np.float32(0.624)), "tool_call_tag": 1.0, "tool_name": float(np.float32(1.2))}}
+    write("shape_reply_multiturn",
+          reply([("v", 1), ("op", "shape"), ("id", 7), ("status", "ok"), ("compute_us", 321),
+                 ("rollouts", [{"code": "ok"}, {"code": "ok"}]), ("metrics", mt_metrics)],
+                [("weights", mt_weights), ("rewards", mt_rewards), ("components", mt_comps), ("categories", mt_cats),
+                 ("turn_rewards", np.array([[-1.0, 0.0], [0.5, 0.0]], dtype=np.float32)),
+                 ("turn_ends", np.array([[2, 7], [5, -1]], dtype=np.int32))]),
+          m, kind="reply", op="shape", max_frame_bytes=protocol.MAX_FRAME_BYTES)
+
     weights = np.array([[1.5, 0.75, 1.0, 0.75], [1.0, 1.0, 0.0, 0.0]], dtype=np.float32)
     rewards = np.array([4.0, -1.5], dtype=np.float32)
     comps = np.array([[1.0, 3.0, 0.0, 4.0], [0.0, -1.5, 0.0, -1.5]], dtype=np.float32)

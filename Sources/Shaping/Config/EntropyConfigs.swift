@@ -33,7 +33,7 @@ public struct EntropyCurriculumConfig: Sendable, Equatable, Codable {
         guard fullDrop > 0, smoothing > 0, smoothing <= 1 else {
             throw ShapingConfigError.invalidJSON("entropy_schedule needs full_drop > 0 and 0 < smoothing ≤ 1")
         }
-        guard TokenCategory(name: region) != nil else { throw ShapingConfigError.unknownCategory(region) }
+        guard TokenCategory(regionName: region) != nil else { throw ShapingConfigError.unknownCategory(region) }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -67,12 +67,12 @@ public struct EntropyModulationConfig: Sendable, Equatable, Codable {
         min = try c.decodeIfPresent(Double.self, forKey: .min) ?? 0.5
         max = try c.decodeIfPresent(Double.self, forKey: .max) ?? 2.0
         categories = try c.decodeIfPresent([String].self, forKey: .categories) ?? ["think"]
-        for n in categories where TokenCategory(name: n) == nil { throw ShapingConfigError.unknownCategory(n) }
+        for n in categories where TokenCategory(regionName: n) == nil { throw ShapingConfigError.unknownCategory(n) }
         guard min > 0, max >= min else { throw ShapingConfigError.invalidJSON("token_modulation needs 0 < min ≤ max") }
     }
 
     /// Bit set of the modulated categories.
     public var categoryMask: UInt16 {
-        categories.reduce(0) { m, n in TokenCategory(name: n).map { m | (1 << UInt16($0.rawValue)) } ?? m }
+        categories.reduce(0) { m, n in TokenCategory(regionName: n).map { m | (1 << UInt16($0.rawValue)) } ?? m }
     }
 }

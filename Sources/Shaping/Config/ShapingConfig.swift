@@ -159,7 +159,7 @@ public struct ShapingConfig: Sendable, Equatable, Codable {
                 let s = try g.decodeNil(forKey: k) ? nil : try g.decode(GammaSchedule.self, forKey: k)
                 if k.stringValue == "tags" {
                     for t in [TokenCategory.thinkTag, .toolCallTag, .responseTag] { setSchedule(s, for: t) }
-                } else if let cat = TokenCategory(name: k.stringValue) {
+                } else if let cat = TokenCategory(regionName: k.stringValue) {
                     setSchedule(s, for: cat)
                 } else {
                     throw ShapingConfigError.unknownCategory(k.stringValue)
@@ -184,7 +184,7 @@ public struct ShapingConfig: Sendable, Equatable, Codable {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(profile, forKey: .profile)
         var g = c.nestedContainer(keyedBy: AnyKey.self, forKey: .gammas)
-        for cat in TokenCategory.allCases {
+        for cat in TokenCategory.regions {
             // null (not absent) for γ = 0, so that decoding does not bring the default back.
             if let s = schedule(cat) { try g.encode(s, forKey: AnyKey(stringValue: cat.name)) }
             else { try g.encodeNil(forKey: AnyKey(stringValue: cat.name)) }

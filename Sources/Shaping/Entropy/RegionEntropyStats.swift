@@ -57,7 +57,7 @@ public struct RegionEntropyStats: Sendable, Equatable, Codable {
     /// response, outside, plus every other non-empty category by its own name).
     public var means: [String: Double] {
         var m: [String: Double] = [:]
-        for c in TokenCategory.allCases { if let v = mean(c) { m[c.name] = v } }
+        for c in TokenCategory.regions { if let v = mean(c) { m[c.name] = v } }
         if let t = tagsMean { m["tags"] = t }
         return m
     }

@@ -10,6 +10,13 @@ import Regions
 /// Where the released code raises (`StopIteration`, a `RuntimeError` from mismatched slice shapes),
 /// the row falls back to weights = mask with ``RowOutcome/fellBack(_:)``. The text is re-encoded once
 /// per row (the released code re-encodes it for every span).
+///
+/// Multi-turn rows (interior mask = 0 runs, ``Regions/TurnLayout``): every turn gets the γ's the
+/// released code would give it sent alone (the first and last turns with the row's leading and
+/// trailing padding, as a single-turn row has), observation tokens none; then the row is
+/// normalised once, the same way (positive weights on valid tokens clamped, divided by their
+/// mean). A single-turn row is one segment, the whole row: bit-identical to the released code.
+/// A turn where the released code would raise makes the whole row fall back.
 public struct ReleasedProfile: WeightProfile {
     public static let name = "released"
     public let config: ShapingConfig
@@ -25,23 +32,18 @@ public struct ReleasedProfile: WeightProfile {
         let t = row.mask.count
         guard w.count >= t else { return fallBack(.invalidRow("weights \(w.count) < mask \(t)"), mask: row.mask, into: w) }
         guard let codec = row.codec else { return fallBack(.missingTokenizer, mask: row.mask, into: w) }
+        guard row.ids.count >= t else { return fallBack(.invalidRow("ids \(row.ids.count) < mask \(t)"), mask: row.mask, into: w) }
+        for i in 0..<w.count { w[i] = 0 }
+        // Multi-turn rows (see Regions.TurnLayout): each parse segment — a turn, plus the row's
+        // leading or trailing padding for the first and last — gets the γ's the released code
+        // would give it as a row of its own; observations stay 0. A single-turn row has one
+        // segment, the whole row: exactly the released computation. Then one normalisation over
+        // the whole row, as for any row.
+        let layout = TurnLayout(mask: row.mask)
         do {
-            let text = try codec.releasedDecode(row.ids)
-            var scalars: [UInt32] = []
-            scalars.reserveCapacity(text.utf8.count)
-            for u in text.unicodeScalars { scalars.append(u.value) }
-            var spans: [ReleasedSpanFinder.Span] = []
-            spans.reserveCapacity(16)
-            scalars.withUnsafeBufferPointer { ReleasedSpanFinder.find($0, into: &spans) }
-            for i in 0..<w.count { w[i] = 0 }
-            if !spans.isEmpty {
-                let offsets = try codec.releasedOffsets(text)
-                try gammas.values.withUnsafeBufferPointer { g throws(ShapingError) in
-                    for s in spans {
-                        let (lo, hi) = try TokenSpanMapper.map(offsets, charLo: s.lo, charHi: s.hi)
-                        try TokenSpanMapper.applyMax(w, rowLength: t, lo: lo, hi: hi, gamma: g[Int(s.category)])
-                    }
-                }
+            for s in layout.segments {
+                try spanGammas(ids: UnsafeBufferPointer(rebasing: row.ids[s]), codec: codec, gammas: gammas,
+                               into: UnsafeMutableBufferPointer(rebasing: w[s]))
             }
         } catch let e as ShapingError {
             return fallBack(e, mask: row.mask, into: w)
@@ -50,6 +52,28 @@ public struct ReleasedProfile: WeightProfile {
         }
         normalizer.apply(w, mask: row.mask)
         return .ok
+    }
+
+    /// The released code's γ's of one row (before normalisation): decode `ids` with their pad
+    /// strings, find the spans on that text, map them onto a re-tokenisation and max-combine the
+    /// γ's into `w` (length = ids.count, zero on entry). Throws where the released code raised.
+    private func spanGammas(ids: UnsafeBufferPointer<Int32>, codec: any ReleasedTextCodec, gammas: GammaTable,
+                            into w: UnsafeMutableBufferPointer<Float>) throws {
+        let text = try codec.releasedDecode(ids)
+        var scalars: [UInt32] = []
+        scalars.reserveCapacity(text.utf8.count)
+        for u in text.unicodeScalars { scalars.append(u.value) }
+        var spans: [ReleasedSpanFinder.Span] = []
+        spans.reserveCapacity(16)
+        scalars.withUnsafeBufferPointer { ReleasedSpanFinder.find($0, into: &spans) }
+        guard !spans.isEmpty else { return }
+        let offsets = try codec.releasedOffsets(text)
+        try gammas.values.withUnsafeBufferPointer { g throws(ShapingError) in
+            for s in spans {
+                let (lo, hi) = try TokenSpanMapper.map(offsets, charLo: s.lo, charHi: s.hi)
+                try TokenSpanMapper.applyMax(w, rowLength: w.count, lo: lo, hi: hi, gamma: g[Int(s.category)])
+            }
+        }
     }
 
     /// The character spans (code points of the decoded text) and the category whose γ each gets,

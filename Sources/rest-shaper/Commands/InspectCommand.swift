@@ -4,8 +4,10 @@ import Regions
 import Shaping
 import Tokenization
 
-/// `rest-shaper inspect`: one rollout as a per-token table — index, token text, bytes, category and
-/// the weight every profile (released, aligned, uniform) gives it.
+/// `rest-shaper inspect`: one rollout as a per-token table — index, turn, token text, bytes,
+/// category and the weight every profile (released, aligned, uniform) gives it. With a mask that
+/// has interior zeros the row is multi-turn (Regions.TurnLayout): the turn column numbers the turns
+/// and observation tokens show `-`.
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
@@ -44,9 +46,9 @@ struct InspectCommand: AsyncParsableCommand {
         let cfg = try config.map { try ShapingConfig.fromJSON(Data(contentsOf: URL(fileURLWithPath: $0))) } ?? ShapingConfig()
 
         let decoded = try tok.decodeBytes(tokenIDs)
-        let added = tokenIDs.map { tok.isAddedToken($0) }
-        let cats = RegionParser(options: cfg.regionOptions)
-            .categorize(bytes: decoded.bytes, tokenStarts: decoded.tokenStarts, isAdded: added)
+        // Turn by turn (Regions.TurnLayout): interior mask = 0 runs are observations.
+        let cats = try RegionParser(options: cfg.regionOptions).categorize(ids: tokenIDs, mask: maskValues, tokenizer: tok)
+        let turnOf = TurnLayout(mask: maskValues).turnIndex
         let catRaw = cats.map(\.rawValue)
         let shapingStep = ShapingStep(step: step)
         var columns: [(name: String, weights: [Float], outcome: RowOutcome)] = []
@@ -58,11 +60,11 @@ struct InspectCommand: AsyncParsableCommand {
 
         let useColor = color == .always || (color == .auto && isatty(STDOUT_FILENO) != 0)
         var out = ""
-        out += pad("idx", 5) + pad("token", 22) + pad("bytes", 30) + pad("category", 15) + pad("mask", 6)
+        out += pad("idx", 5) + pad("turn", 5) + pad("token", 22) + pad("bytes", 30) + pad("category", 15) + pad("mask", 6)
         out += columns.map { pad($0.name, 10) }.joined() + "\n"
         for i in 0..<tokenIDs.count {
             let b = Array(decoded.bytes[decoded.span(i)])
-            var line = pad("\(i)", 5) + pad(Self.show(b), 22) + pad(Self.hex(b), 30)
+            var line = pad("\(i)", 5) + pad(turnOf[i] < 0 ? "-" : "\(turnOf[i])", 5) + pad(Self.show(b), 22) + pad(Self.hex(b), 30)
             let cat = cats[i]
             line += useColor ? Self.paint(pad(cat.name, 15), cat) : pad(cat.name, 15)
             line += pad(maskValues[i] == 0 ? "0" : String(format: "%g", maskValues[i]), 6)
@@ -118,6 +120,7 @@ struct InspectCommand: AsyncParsableCommand {
         case .toolJSON: code = "36"
         case .responseContent: code = "35"
         case .special: code = "90"
+        case .observation: code = "2;90"
         case .outside: code = "0"
         }
         return "\u{1B}[\(code)m\(s)\u{1B}[0m"

@@ -18,7 +18,7 @@ class ShapeResult:
     call ``.copy()`` before writing into them."""
 
     __slots__ = ("weights", "rewards", "components", "categories", "status", "metrics", "entropy",
-                 "compute_us", "header", "id")
+                 "turn_rewards", "turn_ends", "compute_us", "header", "id")
 
     def __init__(self, header, tensors):
         self.header = header
@@ -27,6 +27,10 @@ class ShapeResult:
         self.components = tensors["components"]    # float32 [B,4]: format, correctness, length, score
         self.categories = tensors["categories"]    # uint8 [B,T]
         self.entropy = tensors.get("entropy")      # float32 [B,T] when logits were sent
+        # Multi-turn rows (interior mask-0 runs): float32 [B,K] per-turn rewards and int32 [B,K]
+        # index of each turn's last token (-1: no such turn); None when every row has one turn.
+        self.turn_rewards = tensors.get("turn_rewards")
+        self.turn_ends = tensors.get("turn_ends")
         self.status = header.get("rollouts", [])   # per rollout: {"code": "ok"} or {"code", "message"}
         self.metrics = header.get("metrics", {})
         self.compute_us = header.get("compute_us")
@@ -139,8 +143,9 @@ class Client:
         ground_truth: B strings; step: global step. At most one of entropy (float32 [B,T]),
         logits (float32/float16 [B,T,V]; bfloat16 as a uint16 array with logits_dtype="bfloat16"),
         topk ((topk_logits float32 [B,T,K], logsumexp float32 [B,T], vocab)).
-        options: profile, reward, reward_flags, schedule, temperature, prompt_ids (list of B id
-        arrays), logits_dtype.
+        options: profile, reward, reward_flags, schedule, temperature, compute_rewards,
+        compute_weights, turn_reward ("mean", "last", "sum"), prompt_ids (list of B id arrays),
+        logits_dtype, turn_ground_truth (per row, one ground truth or None per turn).
         Raises a RestShaperError subclass (``.code``) on an error reply.
         """
         input_ids = np.asarray(input_ids)
@@ -153,9 +158,11 @@ class Client:
             entropy = np.asarray(entropy, dtype=np.float32)
         prompt_ids = options.pop("prompt_ids", None)
         logits_dtype = options.pop("logits_dtype", None)
+        turn_ground_truth = options.pop("turn_ground_truth", None)
         rid = next(self._ids)
         frames = protocol.encode_shape_request(rid, input_ids, mask, list(ground_truth), step, entropy=entropy,
                                                logits=logits, topk=topk, prompt_ids=prompt_ids,
-                                               options=options, logits_dtype=logits_dtype)
+                                               options=options, logits_dtype=logits_dtype,
+                                               turn_ground_truth=turn_ground_truth)
         header, tensors = protocol.decode_reply(self.request(frames, rid))
         return ShapeResult(header, tensors)

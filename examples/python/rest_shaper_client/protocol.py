@@ -73,8 +73,12 @@ class MessageBuilder:
 
 def encode_shape_request(request_id, input_ids, mask, ground_truth, step, entropy=None, logits=None,
                          topk=None, prompt_ids=None, options=None, logits_dtype=None,
-                         max_frame_bytes=MAX_FRAME_BYTES):
-    """Frames of a shape request: [header bytes, tensor buffers...] (buffers are zero-copy views)."""
+                         max_frame_bytes=MAX_FRAME_BYTES, turn_ground_truth=None):
+    """Frames of a shape request: [header bytes, tensor buffers...] (buffers are zero-copy views).
+
+    turn_ground_truth: optional, per rollout a list with one ground truth (str, or None for no
+    reward) per turn of that row (turns = runs of mask != 0; see PROTOCOL.md "Multi-turn rollouts").
+    """
     b = MessageBuilder(max_frame_bytes)
     b.add("input_ids", input_ids)
     b.add("mask", mask)
@@ -96,13 +100,16 @@ def encode_shape_request(request_id, input_ids, mask, ground_truth, step, entrop
     if vocab is not None:
         header["vocab"] = vocab
     header["ground_truth"] = [str(g) for g in ground_truth]
+    if turn_ground_truth is not None:
+        header["turn_ground_truth"] = [[None if g is None else str(g) for g in row] for row in turn_ground_truth]
     if options:
         header["options"] = _options(options)
     header["tensors"] = b.tensors
     return [canonical_json(header)] + b.frames
 
 
-_OPTION_ORDER = ("profile", "reward", "reward_flags", "schedule", "temperature", "compute_rewards", "compute_weights")
+_OPTION_ORDER = ("profile", "reward", "reward_flags", "schedule", "temperature", "compute_rewards", "compute_weights",
+                 "turn_reward")
 
 
 def _options(options):

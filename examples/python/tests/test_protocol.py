@@ -67,6 +67,19 @@ def test_shape_request_matches_golden():
     assert got == frames("shape_request_min.bin")
 
 
+def test_multiturn_request_matches_golden():
+    ids = np.array([[151667, 198, 151645, 198, 151644, 872, 151667, 151645, 151643, 151643],
+                    [785, 1196, 6801, 279, 1482, 151645, 151643, 151643, 151643, 151643]], dtype=np.int32)
+    mask = np.array([[1, 1, 1, 0, 0, 0, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 0, 0, 0, 0]], dtype=np.uint8)
+    got = [bytes(f) for f in protocol.encode_shape_request(
+        7, ids, mask, ["gt last", "gt single"], 12, turn_ground_truth=[["gt first", None], ["gt single"]],
+        options={"turn_reward": "sum", "profile": "aligned"})]
+    assert got == frames("shape_request_multiturn.bin")
+    header, tensors = protocol.decode_reply(frames("shape_reply_multiturn.bin"))
+    assert tensors["turn_rewards"].shape == (2, 2) and tensors["turn_ends"].tolist() == [[2, 7], [5, -1]]
+    assert tensors["categories"][0, 3:6].tolist() == [10, 10, 10]
+
+
 @pytest.mark.parametrize("entry", [m for m in manifest() if m["kind"] == "reply"], ids=lambda m: m["file"])
 def test_replies_decode(entry):
     f = frames(entry["file"])
@@ -79,9 +92,10 @@ def test_replies_decode(entry):
         return
     h, t = protocol.decode_reply(f)
     if h["op"] == "shape":
-        assert t["weights"].dtype == np.float32 and t["weights"].shape == (2, 4)
-        assert t["categories"].dtype == np.uint8
-        np.testing.assert_array_equal(t["components"][0], [1.0, 3.0, 0.0, 4.0])
+        assert t["weights"].dtype == np.float32 and t["weights"].shape[0] == 2
+        assert t["categories"].dtype == np.uint8 and t["categories"].shape == t["weights"].shape
+        assert t["components"].shape == (2, 4)
+        np.testing.assert_array_equal(t["components"][:, 3], t["rewards"])
 
 
 def test_chunked_reply_concatenates():
