@@ -15,6 +15,9 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     private let blas: CuBLAS
     private var functions: [String: OpaquePointer?] = [:]
     private var scratch: [String: (ptr: UInt64, bytes: Int)] = [:]
+    private let counter = AllocationCounter()
+
+    public var memory: BackendMemory { counter.snapshot }
 
     /// Opens device `ordinal`, compiles the kernels for its architecture and loads them.
     public init(device ordinal: Int = 0) throws {
@@ -58,15 +61,22 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     /// Host→device copies from pageable memory wait for earlier work, so reuse is safe.
     private func upload<T>(_ values: [T], slot: String) -> UInt64 {
         let bytes = values.count * MemoryLayout<T>.stride
+        let p = scratchBuffer(bytes: bytes, slot: slot)
+        must { try values.withUnsafeBytes { try driver.upload($0.baseAddress!, to: p, bytes: bytes) } }
+        return p
+    }
+
+    /// A device buffer of at least `bytes` kept under `slot` and reused by later calls (grown when
+    /// too small). The old buffer is released only after the device has finished with it: the
+    /// driver's free waits for the work queued before it.
+    private func scratchBuffer(bytes: Int, slot: String) -> UInt64 {
         if scratch[slot] == nil || scratch[slot]!.bytes < bytes {
             if let old = scratch[slot] { driver.release(old.ptr) }
             var p: UInt64 = 0
             must { p = try driver.allocate(bytes: max(bytes, 256)) }
             scratch[slot] = (p, max(bytes, 256))
         }
-        let p = scratch[slot]!.ptr
-        must { try values.withUnsafeBytes { try driver.upload($0.baseAddress!, to: p, bytes: bytes) } }
-        return p
+        return scratch[slot]!.ptr
     }
 
     // MARK: - Memory
@@ -74,8 +84,10 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     public func makeTensor(count: Int) -> Tensor {
         var p: UInt64 = 0
         must { p = try driver.allocate(bytes: count * 4); try driver.zero(p, words: count) }
-        let d = driver
+        let d = driver, counter = counter, bytes = max(count * 4, 4)
+        counter.add(bytes)
         return Tensor(count: count, address: UnsafeMutableRawPointer(bitPattern: UInt(p))!) { addr in
+            counter.remove(bytes)
             d.release(UInt64(UInt(bitPattern: addr)))
         }
     }
@@ -174,22 +186,35 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
                [.pointer(dev(cache)), .pointer(dev(out)), .int(batch), .int(time), .int(heads), .int(headDim), .int(capacity)])
     }
 
-    public func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor?, shape s: AttentionShape, qStart: Int) {
-        let tk = qStart + s.queries
-        precondition(tk * 4 <= 48 * 1024, "CUDA attention: \(tk) keys exceed the shared-memory row (12,288)")
-        launch("rs_attention_fwd", grid: s.batch * s.queryHeads * s.queries, shared: tk * 4,
-               [.pointer(dev(q)), .pointer(dev(k)), .pointer(dev(v)), .pointer(dev(out)), .pointer(opt(probs)),
-                .int(s.queries), .int(s.queryHeads), .int(s.kvHeads), .int(s.headDim), .int(s.capacity), .int(qStart), .float(s.scale)])
+    public func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor?, shape s: AttentionShape,
+                                 qStart: Int, kvStart: [Int32]?) {
+        precondition(s.headDim <= CUDAKernels.attentionMaxHeadDim, "CUDA attention: head_dim \(s.headDim) > \(CUDAKernels.attentionMaxHeadDim)")
+        let tile = CUDAKernels.attentionTile(headDim: s.headDim)
+        let starts = kvStart.map { upload($0, slot: "kvstart") } ?? 0
+        let blocks = s.batch * s.queryHeads * ((s.queries + 7) / 8)
+        launch("rs_attention_fwd", grid: blocks, shared: CUDAKernels.attentionSharedBytes(headDim: s.headDim, tile: tile),
+               [.pointer(dev(q)), .pointer(dev(k)), .pointer(dev(v)), .pointer(dev(out)), .pointer(opt(lse)), .pointer(starts),
+                .int(s.queries), .int(s.queryHeads), .int(s.kvHeads), .int(s.headDim), .int(s.capacity), .int(qStart),
+                .float(s.scale), .int(tile)])
     }
 
-    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, probs: Tensor, dOut: Tensor,
-                                  dq: Tensor, dk: Tensor, dv: Tensor, shape s: AttentionShape) {
-        let kvCount = s.batch * s.kvHeads * s.queries * s.headDim
-        must { try driver.zero(dev(dk), words: kvCount); try driver.zero(dev(dv), words: kvCount) }
-        launch("rs_attention_bwd", grid: s.batch * s.queryHeads * s.queries, shared: s.queries * 4,
-               [.pointer(dev(q)), .pointer(dev(k)), .pointer(dev(v)), .pointer(dev(probs)), .pointer(dev(dOut)),
-                .pointer(dev(dq)), .pointer(dev(dk)), .pointer(dev(dv)), .int(s.queries), .int(s.queryHeads), .int(s.kvHeads),
-                .int(s.headDim), .float(s.scale)])
+    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor,
+                                  dq: Tensor, dk: Tensor, dv: Tensor, shape s: AttentionShape, kvStart: [Int32]?) {
+        precondition(s.headDim <= CUDAKernels.attentionMaxHeadDim, "CUDA attention: head_dim \(s.headDim) > \(CUDAKernels.attentionMaxHeadDim)")
+        let tile = CUDAKernels.attentionTile(headDim: s.headDim), shared = CUDAKernels.attentionSharedBytes(headDim: s.headDim, tile: tile)
+        let starts = kvStart.map { upload($0, slot: "kvstart") } ?? 0
+        let rows = s.batch * s.queries * s.queryHeads
+        let d = scratchBuffer(bytes: rows * 4, slot: "attention-D")
+        launch("rs_attention_bwd_dot", grid: (rows + 7) / 8,
+               [.pointer(dev(out)), .pointer(dev(dOut)), .pointer(d), .int(rows), .int(s.queries), .int(s.queryHeads), .int(s.headDim)])
+        launch("rs_attention_bwd_dq", grid: s.batch * s.queryHeads * ((s.queries + 7) / 8), shared: shared,
+               [.pointer(dev(q)), .pointer(dev(k)), .pointer(dev(v)), .pointer(dev(lse)), .pointer(d), .pointer(dev(dOut)),
+                .pointer(dev(dq)), .pointer(starts), .int(s.queries), .int(s.queryHeads), .int(s.kvHeads), .int(s.headDim),
+                .float(s.scale), .int(tile)])
+        launch("rs_attention_bwd_dkdv", grid: s.batch * s.kvHeads * ((s.queries + 7) / 8), shared: shared,
+               [.pointer(dev(q)), .pointer(dev(k)), .pointer(dev(v)), .pointer(dev(lse)), .pointer(d), .pointer(dev(dOut)),
+                .pointer(dev(dk)), .pointer(dev(dv)), .pointer(starts), .int(s.queries), .int(s.queryHeads), .int(s.kvHeads),
+                .int(s.headDim), .float(s.scale), .int(tile)])
     }
 
     public func logProbAndEntropy(logits: Tensor, targets: [Int32]?, rows: Int, vocab: Int, invTemperature: Float,
@@ -203,6 +228,24 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
         let t = upload(targets, slot: "targets")
         let c = upload(coef, slot: "coef")
         launch("rs_logprob_grad", grid: rows, [.pointer(dev(logits)), .pointer(t), .pointer(c), .int(vocab), .float(invTemperature)])
+    }
+
+    public func sampleTokens(logits: Tensor, rows: Int, vocab: Int, temperature: Float, topP: Float, uniforms: [Float]) -> SampledTokens {
+        precondition(temperature <= 0 || uniforms.count >= rows, "sampleTokens: one uniform per row")
+        let u = temperature > 0 ? upload(uniforms, slot: "uniforms") : 0
+        let probs = temperature > 0 ? scratchBuffer(bytes: rows * vocab * 4, slot: "sample-probs") : 0
+        let out = scratchBuffer(bytes: rows * 12, slot: "sample-out")   // ids, logp, entropy
+        launch("rs_sample", grid: rows, [.pointer(dev(logits)), .int(vocab), .float(temperature > 0 ? 1 / temperature : 0), .float(topP),
+                                         .pointer(u), .pointer(probs), .pointer(out), .pointer(out + UInt64(rows * 4)),
+                                         .pointer(out + UInt64(rows * 8))])
+        var words = [UInt32](repeating: 0, count: rows * 3)
+        must {
+            try driver.synchronize()
+            try words.withUnsafeMutableBytes { try driver.download(out, to: $0.baseAddress!, bytes: rows * 12) }
+        }
+        return SampledTokens(ids: words[0..<rows].map { Int32(bitPattern: $0) },
+                             logProbs: words[rows..<(2 * rows)].map { Float(bitPattern: $0) },
+                             entropies: words[(2 * rows)...].map { Float(bitPattern: $0) })
     }
 
     public func adamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper h: AdamWStep) {

@@ -157,84 +157,6 @@ public enum CUDAKernels {
     }
     """#
 
-    /// Causal GQA attention, one block per (b, h, i): s_j = scale·q_i·k_j for j ≤ qstart+i,
-    /// p = softmax(s) (sum in double), out_i = Σ_j p_j v_j; query head h reads kv head h/(Hq/Hkv).
-    /// Scores live in dynamic shared memory (tk floats).
-    static let attentionForward = #"""
-    extern "C" __global__ void rs_attention_fwd(const float *q, const float *k, const float *v, float *out, float *probs,
-                                                long Tq, long Hq, long Hkv, long hd, long tmax, long qstart, float scale) {
-        extern __shared__ float srow[];
-        __shared__ float shf[256];
-        __shared__ double shd[256];
-        long i = blockIdx.x % Tq, h = (blockIdx.x / Tq) % Hq, b = blockIdx.x / (Tq * Hq);
-        long grp = Hq / Hkv, tk = qstart + Tq, n = qstart + i + 1;
-        const float *kb = k + (b * Hkv + h / grp) * tmax * hd;
-        const float *vb = v + (b * Hkv + h / grp) * tmax * hd;
-        const float *qi = q + ((b * Tq + i) * Hq + h) * hd;
-        float mx = NEG_INF;
-        for (long j = threadIdx.x; j < n; j += blockDim.x) {
-            const float *kj = kb + j * hd; float s = 0;
-            for (long d = 0; d < hd; d++) s += qi[d] * kj[d];
-            s *= scale; srow[j] = s; mx = fmaxf(mx, s);
-        }
-        mx = block_max_f(mx, shf);
-        double sum = 0;
-        for (long j = threadIdx.x; j < n; j += blockDim.x) { float e = expf(srow[j] - mx); srow[j] = e; sum += e; }
-        sum = block_sum_d(sum, shd);
-        float inv = (float)(1.0 / sum);
-        for (long j = threadIdx.x; j < n; j += blockDim.x) srow[j] *= inv;
-        __syncthreads();
-        float *oi = out + ((b * Tq + i) * Hq + h) * hd;
-        for (long d = threadIdx.x; d < hd; d += blockDim.x) {
-            float acc = 0;
-            for (long j = 0; j < n; j++) acc += srow[j] * vb[j * hd + d];
-            oi[d] = acc;
-        }
-        if (probs) {
-            float *pr = probs + ((b * Hq + h) * Tq + i) * tk;
-            for (long j = threadIdx.x; j < tk; j += blockDim.x) pr[j] = j < n ? srow[j] : 0.0f;
-        }
-    }
-    """#
-
-    /// Attention backward (qstart 0, tmax = T), one block per (b, h, i):
-    /// dp_j = do_i·v_j, ds_j = p_j(dp_j − Σ_l p_l dp_l)·scale, dq_i = Σ_j ds_j k_j,
-    /// dk_j += ds_j q_i and dv_j += p_j do_i (atomics: many queries and heads share a key).
-    static let attentionBackward = #"""
-    extern "C" __global__ void rs_attention_bwd(const float *q, const float *k, const float *v, const float *probs, const float *dout,
-                                                float *dq, float *dk, float *dv, long T, long Hq, long Hkv, long hd, float scale) {
-        extern __shared__ float dp[];
-        __shared__ double shd[256];
-        long i = blockIdx.x % T, h = (blockIdx.x / T) % Hq, b = blockIdx.x / (T * Hq);
-        long grp = Hq / Hkv, n = i + 1;
-        const float *kb = k + (b * Hkv + h / grp) * T * hd;
-        const float *vb = v + (b * Hkv + h / grp) * T * hd;
-        float *dkb = dk + (b * Hkv + h / grp) * T * hd;
-        float *dvb = dv + (b * Hkv + h / grp) * T * hd;
-        const float *pr = probs + ((b * Hq + h) * T + i) * T;
-        const float *doi = dout + ((b * T + i) * Hq + h) * hd;
-        const float *qi = q + ((b * T + i) * Hq + h) * hd;
-        float *dqi = dq + ((b * T + i) * Hq + h) * hd;
-        double dot = 0;
-        for (long j = threadIdx.x; j < n; j += blockDim.x) {
-            const float *vj = vb + j * hd; float s = 0;
-            for (long d = 0; d < hd; d++) s += doi[d] * vj[d];
-            dp[j] = s; dot += (double)pr[j] * s;
-            for (long d = 0; d < hd; d++) atomicAdd(&dvb[j * hd + d], pr[j] * doi[d]);
-        }
-        dot = block_sum_d(dot, shd);
-        for (long j = threadIdx.x; j < n; j += blockDim.x) dp[j] = pr[j] * (dp[j] - (float)dot) * scale;
-        __syncthreads();
-        for (long d = threadIdx.x; d < hd; d += blockDim.x) {
-            float acc = 0;
-            for (long j = 0; j < n; j++) acc += dp[j] * kb[j * hd + d];
-            dqi[d] = acc;
-        }
-        for (long j = threadIdx.x; j < n; j += blockDim.x)
-            for (long d = 0; d < hd; d++) atomicAdd(&dkb[j * hd + d], dp[j] * qi[d]);
-    }
-    """#
-
     /// Per row of logits z·invT, one block per row: lse = max + log Σ e^{z−max} (double sums),
     /// logp = z_y − lse, H = lse − Σ softmax(z)·z.
     static let logProbEntropy = #"""
@@ -343,15 +265,15 @@ public enum CUDAKernels {
 
     /// The whole translation unit NVRTC compiles.
     public static var source: String {
-        [prelude, elementwise, sumOfSquares, embedding, rmsNorm, rope, siluMul, heads, attentionForward,
-         attentionBackward, logProbEntropy, logProbBackward, adamW, entropyRows].joined(separator: "\n")
+        [prelude, elementwise, sumOfSquares, embedding, rmsNorm, rope, siluMul, heads, attention,
+         logProbEntropy, sampling, logProbBackward, adamW, entropyRows].joined(separator: "\n")
     }
 
     /// Every `extern "C"` kernel entry point (the compile test checks each is in the PTX).
     public static let entryPoints = [
         "rs_fill", "rs_axpy", "rs_scale", "rs_sumsq", "rs_embed_fwd", "rs_embed_bwd", "rs_rmsnorm_fwd", "rs_rmsnorm_bwd",
         "rs_rope", "rs_silu_mul_fwd", "rs_silu_mul_bwd", "rs_to_heads", "rs_from_heads", "rs_attention_fwd",
-        "rs_attention_bwd", "rs_logprob_entropy", "rs_logprob_grad", "rs_adamw", "rs_entropy_f32", "rs_entropy_bf16",
+        "rs_attention_bwd_dot", "rs_attention_bwd_dq", "rs_attention_bwd_dkdv", "rs_logprob_entropy", "rs_sample", "rs_logprob_grad", "rs_adamw", "rs_entropy_f32", "rs_entropy_bf16",
         "rs_entropy_f16",
     ]
 }

@@ -25,7 +25,7 @@ public struct TensorSlice: @unchecked Sendable {
     public init(_ tensor: Tensor, offset: Int = 0) { self.tensor = tensor; self.offset = offset }
 }
 
-/// Shapes of one attention call (see ``TensorBackend/attentionForward(q:k:v:out:probs:shape:qStart:)``).
+/// Shapes of one attention call (see ``TensorBackend/attentionForward(q:k:v:out:lse:shape:qStart:kvStart:)``).
 public struct AttentionShape: Sendable, Equatable {
     public var batch: Int
     /// Query positions in this call.
@@ -40,6 +40,16 @@ public struct AttentionShape: Sendable, Equatable {
         self.batch = batch; self.queries = queries; self.queryHeads = queryHeads; self.kvHeads = kvHeads
         self.headDim = headDim; self.capacity = capacity; self.scale = scale
     }
+}
+
+/// What ``TensorBackend/sampleTokens(logits:rows:vocab:temperature:topP:uniforms:)`` returns, per row.
+public struct SampledTokens: Sendable, Equatable {
+    public var ids: [Int32]
+    /// log π(id) under the sampling distribution's softmax (before the top-p cut).
+    public var logProbs: [Float]
+    /// Entropy of that softmax.
+    public var entropies: [Float]
+    public init(ids: [Int32], logProbs: [Float], entropies: [Float]) { self.ids = ids; self.logProbs = logProbs; self.entropies = entropies }
 }
 
 /// AdamW hyper-parameters of one optimizer step.
@@ -70,6 +80,8 @@ public protocol TensorBackend: AnyObject, Sendable {
     var name: String { get }
 
     // ── Memory ──
+    /// Bytes held in this backend's tensors, now and at the peak.
+    var memory: BackendMemory { get }
     /// A zero-filled tensor of `count` elements.
     func makeTensor(count: Int) -> Tensor
     /// Copies `values` into the start of `tensor`.
@@ -111,13 +123,19 @@ public protocol TensorBackend: AnyObject, Sendable {
     func toHeads(_ src: Tensor, cache: Tensor, batch: Int, time: Int, heads: Int, headDim: Int, capacity: Int, start: Int)
     /// Gathers the first `time` steps of `cache` back to `[batch, time, heads, headDim]`.
     func fromHeads(_ cache: Tensor, out: Tensor, batch: Int, time: Int, heads: Int, headDim: Int, capacity: Int)
-    /// Causal grouped-query attention; query i sits at absolute position qStart+i and sees keys
-    /// 0...qStart+i. `probs [batch, qHeads, queries, qStart+queries]` is kept when given.
-    func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor?, shape: AttentionShape, qStart: Int)
-    /// Backward of a qStart = 0, capacity = queries forward: dq `[tokens, qHeads, headDim]`,
-    /// dk/dv in cache layout (all overwritten).
-    func attentionBackward(q: Tensor, k: Tensor, v: Tensor, probs: Tensor, dOut: Tensor,
-                           dq: Tensor, dk: Tensor, dv: Tensor, shape: AttentionShape)
+    /// Causal grouped-query attention, tiled with an online softmax (memory independent of the
+    /// number of keys). Query i sits at slot qStart+i and sees key slots kvStart[b] ... qStart+i of
+    /// its row b (`kvStart` nil: from slot 0; it masks the left padding of a batch of prompts of
+    /// different lengths). A query that sees no key gets zeros. `lse [batch, qHeads, queries]`,
+    /// the log-sum-exp of each query's scaled scores (−∞ when it sees no key), is kept for the
+    /// backward pass when given.
+    func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor?, shape: AttentionShape,
+                          qStart: Int, kvStart: [Int32]?)
+    /// Backward of a qStart = 0, capacity = queries forward from its `out` and `lse` (the
+    /// probabilities are recomputed): dq `[tokens, qHeads, headDim]`, dk/dv in cache layout (all
+    /// overwritten).
+    func attentionBackward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor,
+                           dq: Tensor, dk: Tensor, dv: Tensor, shape: AttentionShape, kvStart: [Int32]?)
     /// Per row of `logits [rows, vocab]` scaled by `invTemperature`: log-probability of
     /// `targets[r]` and the entropy of the row's softmax (either output may be nil).
     func logProbAndEntropy(logits: Tensor, targets: [Int32]?, rows: Int, vocab: Int, invTemperature: Float,
@@ -125,6 +143,13 @@ public protocol TensorBackend: AnyObject, Sendable {
     /// In place: logits ← coef[r] · invT · (onehot(targets[r]) − softmax(invT · logits)),
     /// i.e. the gradient of Σ coef[r] · logp[r] with respect to the logits.
     func logProbBackward(logits: Tensor, targets: [Int32], coef: [Float], rows: Int, vocab: Int, invTemperature: Float)
+    /// Draws one token per row of `logits [rows, vocab]` on the backend; only the ids, their
+    /// log-probabilities and the rows' entropies come back. `temperature` > 0 samples from
+    /// softmax(logits / temperature) restricted to its top-p nucleus, with `uniforms[r]` ∈ [0, 1)
+    /// as row r's random number; `temperature` 0 takes the first maximal logit (greedy; the
+    /// log-probability and entropy are then those of softmax(logits)). The maths is stated in
+    /// `Sources/CTensor/sampling.c`.
+    func sampleTokens(logits: Tensor, rows: Int, vocab: Int, temperature: Float, topP: Float, uniforms: [Float]) -> SampledTokens
     /// One AdamW update of `param` with `grad` and moments `m`, `v` (fp32 master weights).
     func adamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWStep)
 }

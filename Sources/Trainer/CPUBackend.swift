@@ -2,10 +2,14 @@ import COpenBLAS
 import CTensor
 
 /// The host backend: tensors are 64-byte aligned host arrays, GEMMs go to OpenBLAS
-/// `cblas_sgemm`, everything else to the C kernels of `CTensor`.
+/// `cblas_sgemm` split into panels across CTensor's thread pool (`ct_sgemm`; OpenBLAS itself runs
+/// single-threaded), everything else to the C kernels of `CTensor`, row-parallel on the same pool.
 public final class CPUBackend: TensorBackend {
     public let name = "cpu"
+    private let counter = AllocationCounter()
     public init() {}
+
+    public var memory: BackendMemory { counter.snapshot }
 
     @inline(__always) private func f(_ t: Tensor) -> UnsafeMutablePointer<Float> {
         t.address.assumingMemoryBound(to: Float.self)
@@ -15,7 +19,9 @@ public final class CPUBackend: TensorBackend {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
-        return Tensor(count: count, address: raw) { $0.deallocate() }
+        counter.add(bytes)
+        let counter = counter
+        return Tensor(count: count, address: raw) { counter.remove(bytes); $0.deallocate() }
     }
 
     public func upload(_ values: [Float], to tensor: Tensor) {
@@ -35,10 +41,8 @@ public final class CPUBackend: TensorBackend {
 
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha,
-                    f(a.tensor) + a.offset, blasint(lda), f(b.tensor) + b.offset, blasint(ldb),
-                    beta, f(c.tensor) + c.offset, blasint(ldc))
+        ct_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, f(a.tensor) + a.offset, lda, f(b.tensor) + b.offset, ldb,
+                 beta, f(c.tensor) + c.offset, ldc)
     }
 
     public func axpy(alpha: Float, x: Tensor, y: Tensor, count: Int) {
@@ -83,15 +87,20 @@ public final class CPUBackend: TensorBackend {
         ct_from_heads(f(cache), f(out), batch, time, heads, headDim, capacity)
     }
 
-    public func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor?, shape s: AttentionShape, qStart: Int) {
-        ct_attention_fwd(f(q), f(k), f(v), f(out), probs.map { f($0) }, s.batch, s.queries, s.queryHeads, s.kvHeads,
-                         s.headDim, s.capacity, qStart, s.scale)
+    public func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor?, shape s: AttentionShape,
+                                 qStart: Int, kvStart: [Int32]?) {
+        withOptionalPointer(kvStart) { starts in
+            ct_attention_fwd_parallel(f(q), f(k), f(v), f(out), lse.map { f($0) }, starts, s.batch, s.queries, s.queryHeads, s.kvHeads,
+                             s.headDim, s.capacity, qStart, s.scale)
+        }
     }
 
-    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, probs: Tensor, dOut: Tensor,
-                                  dq: Tensor, dk: Tensor, dv: Tensor, shape s: AttentionShape) {
-        ct_attention_bwd(f(q), f(k), f(v), f(probs), f(dOut), f(dq), f(dk), f(dv), s.batch, s.queries,
-                         s.queryHeads, s.kvHeads, s.headDim, s.scale)
+    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor,
+                                  dq: Tensor, dk: Tensor, dv: Tensor, shape s: AttentionShape, kvStart: [Int32]?) {
+        withOptionalPointer(kvStart) { starts in
+            ct_attention_bwd_parallel(f(q), f(k), f(v), f(out), f(lse), f(dOut), f(dq), f(dk), f(dv), starts, s.batch, s.queries,
+                             s.queryHeads, s.kvHeads, s.headDim, s.scale)
+        }
     }
 
     public func logProbAndEntropy(logits: Tensor, targets: [Int32]?, rows: Int, vocab: Int, invTemperature: Float,
@@ -107,6 +116,16 @@ public final class CPUBackend: TensorBackend {
         ct_logprob_grad(f(logits), targets, coef, rows, vocab, invTemperature)
     }
 
+    public func sampleTokens(logits: Tensor, rows: Int, vocab: Int, temperature: Float, topP: Float, uniforms: [Float]) -> SampledTokens {
+        precondition(temperature <= 0 || uniforms.count >= rows, "sampleTokens: one uniform per row")
+        var ids = [Int32](repeating: 0, count: rows)
+        var logp = [Float](repeating: 0, count: rows), ent = [Float](repeating: 0, count: rows)
+        withOptionalPointer(temperature > 0 ? uniforms : nil) { u in
+            ct_sample_rows(f(logits), rows, vocab, temperature > 0 ? 1 / temperature : 0, topP, u, &ids, &logp, &ent)
+        }
+        return SampledTokens(ids: ids, logProbs: logp, entropies: ent)
+    }
+
     public func adamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper h: AdamWStep) {
         let bc1 = 1 - Float(integerPower(Double(h.beta1), Double(h.step)))
         let bc2 = 1 - Float(integerPower(Double(h.beta2), Double(h.step)))
@@ -119,4 +138,10 @@ public final class CPUBackend: TensorBackend {
     var r = 1.0; var i = 0
     while Double(i) < n { r *= x; i += 1 }
     return r
+}
+
+/// Calls `body` with a pointer to `values`' elements, or nil when there are none.
+func withOptionalPointer<T, R>(_ values: [T]?, _ body: (UnsafePointer<T>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }

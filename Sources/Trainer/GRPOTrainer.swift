@@ -33,6 +33,16 @@ public struct StepMetrics: Sendable, Codable {
     public var profile: String = ""
     /// Rollouts whose shaping status was not `ok` (weights fell back or the reward failed), by code.
     public var rolloutErrors: [String: Int] = [:]
+    /// Rollout and update phases of a GRPO step: wall time and tokens/s (sampled tokens;
+    /// positions run through the update's forward and backward passes).
+    public var rolloutSeconds: Double = 0
+    public var rolloutTokensPerSecond: Double = 0
+    public var updateSeconds: Double = 0
+    public var updateTokensPerSecond: Double = 0
+    /// Peak resident memory of the process so far (bytes), and the peak of the backend's own
+    /// tensors (host memory on the CPU, device memory on a GPU).
+    public var peakResidentBytes: Int = 0
+    public var peakBackendBytes: Int = 0
 }
 
 /// GRPO with ResT token weights: samples `samplesPerPrompt` rollouts per prompt, has the shaping
@@ -93,131 +103,93 @@ public final class GRPOTrainer: @unchecked Sendable {
         let end = codec.specialID("<|im_end|>").map { [$0] } ?? []
         let prompts = try batchEx.map { try codec.encode($0.prompt) }
         let responses = try batchEx.map { try codec.encode($0.groundTruth) + end }
-        let b = SequenceBatch(prompts: prompts, responses: responses, pad: pad)
-        let pass = try model.forward(ids: b.inputs, batch: b.batch, time: b.time)
-        let rows = b.batch * b.time, be = model.backend
-        let lp = be.makeTensor(count: rows)
-        be.logProbAndEntropy(logits: pass.logits, targets: b.targets, rows: rows, vocab: model.config.vocabSize,
-                             invTemperature: 1, logProb: lp, entropy: nil)
-        let logp = be.download(lp)
-        let ntok = max(1, b.responseMask.reduce(0, +))
-        let loss = -zip(logp, b.responseMask).reduce(0.0) { $0 + Double($1.0 * $1.1) } / Double(ntok)
-        let coef = b.responseMask.map { -$0 / ntok }
-        grads.zero(on: be)
-        be.logProbBackward(logits: pass.logits, targets: b.targets, coef: coef, rows: rows, vocab: model.config.vocabSize, invTemperature: 1)
-        model.backward(pass, dLogits: pass.logits, into: grads)
+        let ntok = Double(max(1, responses.reduce(0) { $0 + $1.count }))
+        let size = config.execution.updateMicroBatch > 0 ? config.execution.updateMicroBatch : prompts.count
+        let head = TokenLoss(model: model, chunkRows: config.execution.headChunk)
+        grads.zero(on: model.backend)
+        var loss = 0.0, positions = 0
+        for first in stride(from: 0, to: prompts.count, by: size) {
+            let idx = first..<min(first + size, prompts.count)
+            let b = SequenceBatch(prompts: Array(prompts[idx]), responses: Array(responses[idx]), pad: pad)
+            let segments = (0..<b.batch).map { k in (k * b.time + b.responseStart[k])..<(k * b.time + b.responseStart[k] + b.responseLength[k]) }
+            let pass = try model.forwardHidden(ids: b.inputs, batch: b.batch, time: b.time, recompute: config.execution.recompute)
+            positions += b.batch * b.time
+            let dHidden = model.backend.makeTensor(count: b.batch * b.time * model.config.hiddenSize)
+            head.backward(pass, segments: segments, targets: b.targets, invTemperature: 1, dHidden: dHidden, grads: grads) { _, offsets, logp in
+                loss -= logp.reduce(0.0) { $0 + Double($1) } / ntok
+                return [Float](repeating: Float(-1 / ntok), count: offsets.count)
+            }
+            model.backward(pass, dHidden: dHidden, into: grads)
+        }
         let savedLR = optimizer.lr
         optimizer.lr = config.warmupLR
         let norm = optimizer.step(weights: model.weights, grads: grads)
         optimizer.lr = savedLR
         warmupDone += 1
         let dt = Date().timeIntervalSince(t0)
-        return StepMetrics(phase: "warmup", step: warmupDone, loss: loss, gradNorm: norm, lr: Double(config.warmupLR),
-                           tokensPerSecond: Double(rows) / dt, seconds: dt)
+        var m = StepMetrics(phase: "warmup", step: warmupDone, loss: loss, gradNorm: norm, lr: Double(config.warmupLR),
+                            tokensPerSecond: Double(positions) / dt, seconds: dt)
+        m.recordMemory(backend: model.backend)
+        return m
     }
 
     // MARK: GRPO
 
-    struct Group {
-        let example: TaskExample
-        let prompt: [Int32]
-        let responses: [[Int32]]
-        let batch: SequenceBatch
-        var weights: [Float] = []      // per target position, [batch·time]
-        var advantages: [Float] = []   // per row
-        var oldLogp: [Float] = []
-    }
-
-    /// One GRPO step: rollouts for `promptsPerStep` prompts, then `ppoEpochs` optimizer steps.
+    /// One GRPO step: batched rollouts for `promptsPerStep` prompts, shaping, then `ppoEpochs`
+    /// optimizer steps.
     @discardableResult
     public func grpoStep() throws -> StepMetrics {
         let t0 = Date()
         let n = config.samplesPerPrompt
+        let examples = nextExamples(config.promptsPerStep)
+        let prompts = try examples.map { try codec.encode($0.prompt) }
+        // Rollouts: `rolloutPrompts` prompts (× n samples) per batch.
+        let perBatch = config.execution.rolloutPrompts > 0 ? config.execution.rolloutPrompts : prompts.count
         let sampler = Sampler(model: model)
-        var groups: [Group] = []
-        var sampled = 0
-        for ex in nextExamples(config.promptsPerStep) {
-            let prompt = try codec.encode(ex.prompt)
-            let responses = try sampler.sample(prompt: prompt, n: n, options: config.sampling, stopIDs: stopIDs, rng: &rng)
-            sampled += responses.reduce(0) { $0 + $1.count }
-            groups.append(Group(example: ex, prompt: prompt, responses: responses,
-                                batch: SequenceBatch(prompts: Array(repeating: prompt, count: n), responses: responses, pad: pad)))
+        var rollouts: [Rollout] = []
+        for first in stride(from: 0, to: prompts.count, by: perBatch) {
+            rollouts += try sampler.sample(prompts: Array(prompts[first..<min(first + perBatch, prompts.count)]), n: n,
+                                           options: config.sampling, stopIDs: stopIDs, padID: pad, rng: &rng)
         }
+        var groups = examples.indices.map { i in
+            RolloutGroup(example: examples[i], prompt: prompts[i], rollouts: Array(rollouts[(i * n)..<((i + 1) * n)]))
+        }
+        let sampled = rollouts.reduce(0) { $0 + $1.ids.count }
+        let rolloutSeconds = Date().timeIntervalSince(t0)
+
         var m = StepMetrics(phase: "grpo", step: step + 1, loss: 0, gradNorm: 0, lr: Double(config.lr), profile: config.profile)
         var rewards: [Float] = [], comps = [Double](repeating: 0, count: 4)
         var entSum = 0.0, entCount = 0.0
         var wAll: [Float] = []
         var regionEnt: [String: (Double, Int)] = [:], regionW: [String: (Double, Int)] = [:]
-        var clipped = 0.0, counted = 0.0, klSum = 0.0, trained = 0
-        let be = model.backend, vocab = model.config.vocabSize, invT = 1 / max(config.sampling.temperature, 1e-4)
-        for epoch in 0..<config.ppoEpochs {
-            grads.zero(on: be)
-            var lossSum = 0.0
-            for gi in groups.indices {
-                let b = groups[gi].batch, rows = b.batch * b.time
-                let pass = try model.forward(ids: b.inputs, batch: b.batch, time: b.time)
-                trained += rows
-                let lpT = be.makeTensor(count: rows), entT = be.makeTensor(count: rows)
-                be.logProbAndEntropy(logits: pass.logits, targets: b.targets, rows: rows, vocab: vocab,
-                                     invTemperature: invT, logProb: lpT, entropy: epoch == 0 ? entT : nil)
-                let logp = be.download(lpT)
-                if epoch == 0 {
-                    let ent = be.download(entT)
-                    let result = try shape(group: groups[gi], entropies: ent)
-                    groups[gi].oldLogp = logp
-                    groups[gi].weights = result.weights
-                    groups[gi].advantages = result.advantages
-                    rewards += result.rewards
-                    for st in result.status where !st.isOK { m.rolloutErrors[st.code, default: 0] += 1 }
-                    for r in 0..<n { for c in 0..<4 { comps[c] += Double(result.components[r * 4 + c]) } }
-                    for i in 0..<rows where b.responseMask[i] > 0 {
-                        entSum += Double(ent[i]); entCount += 1; wAll.append(result.weights[i])
-                    }
-                    for (k, v) in result.metrics.tokenCounts {
-                        if let e = result.metrics.entropyMeans[k] { regionEnt[k, default: (0, 0)].0 += e * Double(v); regionEnt[k, default: (0, 0)].1 += v }
-                        if let w = result.metrics.weightMeans[k] { regionW[k, default: (0, 0)].0 += w * Double(v); regionW[k, default: (0, 0)].1 += v }
-                    }
-                }
-                var refLogp: [Float]? = nil
-                if let reference {
-                    let rp = try reference.forward(ids: b.inputs, batch: b.batch, time: b.time)
-                    let t = be.makeTensor(count: rows)
-                    be.logProbAndEntropy(logits: rp.logits, targets: b.targets, rows: rows, vocab: vocab, invTemperature: invT, logProb: t, entropy: nil)
-                    refLogp = be.download(t)
-                }
-                let g = groups[gi]
-                var denom = 1e-8
-                for i in 0..<rows { denom += Double(b.responseMask[i] * g.weights[i]) }
-                var coef = [Float](repeating: 0, count: rows)
-                var loss = 0.0
-                let eps = config.clipEps
-                for i in 0..<rows where b.responseMask[i] > 0 {
-                    let w = Double(g.weights[i]) / denom
-                    let a = g.advantages[i / b.time]
-                    let ratio = exp(logp[i] - g.oldLogp[i])
-                    let clippedRatio = min(max(ratio, 1 - eps), 1 + eps)
-                    let unclippedTerm = ratio * a, clippedTerm = clippedRatio * a
-                    loss += -Double(min(unclippedTerm, clippedTerm)) * w
-                    let isClipped = clippedTerm < unclippedTerm
-                    if epoch == 0 { counted += 1 }
-                    if isClipped { clipped += 1 } else { coef[i] = Float(-Double(a * ratio) * w) }
-                    if let refLogp {
-                        let dlt = refLogp[i] - logp[i]
-                        let kl = Double(exp(dlt) - dlt - 1)
-                        loss += Double(config.klCoef) * kl * w
-                        klSum += kl
-                        coef[i] += Float(Double(config.klCoef) * w * Double(1 - exp(dlt)))
-                    }
-                }
-                let scaleG = 1 / Float(groups.count)
-                for i in coef.indices { coef[i] *= scaleG }
-                lossSum += loss / Double(groups.count)
-                be.logProbBackward(logits: pass.logits, targets: b.targets, coef: coef, rows: rows, vocab: vocab, invTemperature: invT)
-                model.backward(pass, dLogits: pass.logits, into: grads)
+        for gi in groups.indices {
+            let result = try shape(group: groups[gi])
+            groups[gi].weights = result.weights
+            groups[gi].advantages = result.advantages
+            rewards += result.rewards
+            for st in result.status where !st.isOK { m.rolloutErrors[st.code, default: 0] += 1 }
+            for r in 0..<n { for c in 0..<4 { comps[c] += Double(result.components[r * 4 + c]) } }
+            for (r, ro) in groups[gi].rollouts.enumerated() {
+                for e in ro.entropies { entSum += Double(e); entCount += 1 }
+                wAll += result.weights[r]
             }
-            m.gradNorm = optimizer.step(weights: model.weights, grads: grads)
-            if epoch == 0 { m.loss = lossSum }
+            for (k, v) in result.metrics.tokenCounts {
+                if let e = result.metrics.entropyMeans[k] { regionEnt[k, default: (0, 0)].0 += e * Double(v); regionEnt[k, default: (0, 0)].1 += v }
+                if let w = result.metrics.weightMeans[k] { regionW[k, default: (0, 0)].0 += w * Double(v); regionW[k, default: (0, 0)].1 += v }
+            }
         }
+
+        let tUpdate = Date()
+        let update = PolicyUpdate(model: model, reference: reference, config: config, pad: pad)
+        var clipped = 0.0, counted = 0.0, klSum = 0.0, trained = 0
+        for epoch in 0..<config.ppoEpochs {
+            grads.zero(on: model.backend)
+            let tally = try update.accumulate(groups, into: grads)
+            m.gradNorm = optimizer.step(weights: model.weights, grads: grads)
+            if epoch == 0 { m.loss = tally.loss }
+            clipped += tally.clipped; counted += tally.tokens; klSum += tally.kl; trained += tally.positions
+        }
+        let updateSeconds = Date().timeIntervalSince(tUpdate)
         step += 1
         let rm = rewards.reduce(0.0) { $0 + Double($1) } / Double(max(rewards.count, 1))
         m.rewardMean = rm
@@ -235,32 +207,37 @@ public final class GRPOTrainer: @unchecked Sendable {
             m.weightMin = Double(wAll.min()!); m.weightMax = Double(wAll.max()!)
             m.weightedFraction = Double(wAll.count { $0 > 0 }) / Double(wAll.count)
         }
-        m.clipFraction = clipped / max(counted * Double(config.ppoEpochs), 1)
-        m.kl = klSum / max(counted * Double(config.ppoEpochs), 1)
+        m.clipFraction = clipped / max(counted, 1)
+        m.kl = klSum / max(counted, 1)
         m.responseLengthMean = Double(sampled) / Double(max(groups.count * n, 1))
         m.seconds = Date().timeIntervalSince(t0)
         m.tokensPerSecond = Double(trained + sampled) / m.seconds
+        m.rolloutSeconds = rolloutSeconds
+        m.rolloutTokensPerSecond = Double(sampled) / max(rolloutSeconds, 1e-9)
+        m.updateSeconds = updateSeconds
+        m.updateTokensPerSecond = Double(trained) / max(updateSeconds, 1e-9)
+        m.recordMemory(backend: model.backend)
         return m
     }
 
     struct Shaped {
-        var weights: [Float]; var rewards: [Float]; var components: [Float]; var advantages: [Float]; var metrics: BatchMetrics
+        var weights: [[Float]]; var rewards: [Float]; var components: [Float]; var advantages: [Float]; var metrics: BatchMetrics
         var status: [RolloutStatus]
     }
 
-    /// Hands one group to the shaping core (Qwen ids, entropies of the sampled tokens) and maps
-    /// the `[n, responseLength]` weights back onto target positions.
-    func shape(group g: Group, entropies: [Float]) throws -> Shaped {
-        let b = g.batch, n = b.batch
-        let len = max(1, b.responseLength.max() ?? 1)
+    /// Hands one group to the shaping core (Qwen ids, entropies of the sampled tokens) and returns
+    /// the `[n][responseLength]` weights, rewards and group-normalised advantages.
+    func shape(group g: RolloutGroup) throws -> Shaped {
+        let n = g.rollouts.count
+        let len = max(1, g.rollouts.map(\.ids.count).max() ?? 1)
         let padQ = codec.shaperIDs([pad])[0]
         var ids = [Int32](repeating: padQ, count: n * len), mask = [Float](repeating: 0, count: n * len)
         var ent = [Float](repeating: 0, count: n * len)
-        for r in 0..<n {
-            let q = codec.shaperIDs(g.responses[r])
+        for (r, ro) in g.rollouts.enumerated() {
+            let q = codec.shaperIDs(ro.ids)
             for t in 0..<q.count {
                 ids[r * len + t] = q[t]; mask[r * len + t] = 1
-                ent[r * len + t] = entropies[r * b.time + b.responseStart[r] + t]
+                ent[r * len + t] = ro.entropies[t]
             }
         }
         let options = ShapeOptions(profile: config.profile, reward: config.reward, rewardFlags: config.rewardFlags,
@@ -273,8 +250,7 @@ public final class GRPOTrainer: @unchecked Sendable {
         guard res.weights.count == n * len, res.rewards.count == n else {
             throw TrainerError.data("shaper returned \(res.weights.count) weights / \(res.rewards.count) rewards for a \(n)×\(len) batch")
         }
-        var w = [Float](repeating: 0, count: n * b.time)
-        for r in 0..<n { for t in 0..<b.responseLength[r] { w[r * b.time + b.responseStart[r] + t] = res.weights[r * len + t] } }
+        let w = g.rollouts.enumerated().map { r, ro in Array(res.weights[(r * len)..<(r * len + ro.ids.count)]) }
         // Group-normalised advantages (GRPO): (r − mean) / (std + 1e-6), unbiased std as torch.std.
         let mean = res.rewards.reduce(0, +) / Float(n)
         let varr = res.rewards.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(max(n - 1, 1))

@@ -98,10 +98,9 @@ public struct Generation: Sendable, Equatable {
 }
 
 /// Greedy (argmax) decoding with the KV cache: ``Sampler`` at temperature 0, which picks the
-/// first maximal logit. Deterministic for a given model, prompt and backend.
-///
-/// One prompt per call: the KV cache advances every row by the same number of positions and
-/// the model has no padding mask, so prompts of different lengths cannot share a batch.
+/// first maximal logit. Deterministic for a given model, prompt and backend; a batch of prompts
+/// of different lengths (left-padded, each row masked and positioned as if alone) gives the same
+/// ids as generating each prompt by itself.
 public struct GreedyGenerator: Sendable {
     public let model: Qwen3Model
     public let codec: any TextCodec
@@ -132,15 +131,27 @@ public struct GreedyGenerator: Sendable {
 
     /// Continues `promptIDs` greedily until a stop id or `maxNewTokens`.
     public func generate(promptIDs: [Int32]) throws -> Generation {
-        guard !promptIDs.isEmpty else { throw TrainerError.data("empty prompt") }
-        var rng = TrainerRNG(seed: 0)  // unused at temperature 0
+        try generate(batch: [promptIDs])[0]
+    }
+
+    /// Encodes and continues every prompt in one batch.
+    public func generate(prompts: [String]) throws -> [Generation] {
+        try generate(batch: prompts.map { try codec.encode($0) })
+    }
+
+    /// Continues every prompt greedily, all in one batch; results in the prompts' order.
+    public func generate(batch: [[Int32]]) throws -> [Generation] {
+        guard !batch.isEmpty, batch.allSatisfy({ !$0.isEmpty }) else { throw TrainerError.data("empty prompt") }
+        var rng = TrainerRNG(seed: 0)  // not drawn from at temperature 0
         let options = SamplingOptions(temperature: 0, topP: 1, maxNewTokens: maxNewTokens)
-        var ids = try Sampler(model: model).sample(prompt: promptIDs, n: 1, options: options, stopIDs: stopIDs, rng: &rng)[0]
-        var finish = FinishReason.length
-        if let last = ids.last, stopIDs.contains(last) { finish = .stop(last); ids.removeLast() }
-        // A model vocabulary padded past the tokenizer's (e.g. 151936 vs 151669) can emit ids the
-        // tokenizer cannot decode; they carry no text, so they are left out of `text` only.
-        let decodable = ids.filter { $0 >= 0 && Int($0) < codec.vocabularySize }
-        return Generation(ids: ids, text: codec.decode(decodable), finish: finish, promptTokens: promptIDs.count)
+        let rollouts = try Sampler(model: model).sample(prompts: batch, n: 1, options: options, stopIDs: stopIDs, rng: &rng)
+        return zip(batch, rollouts).map { prompt, r in
+            var ids = r.ids
+            if case .stop = r.finish { ids.removeLast() }
+            // A model vocabulary padded past the tokenizer's (e.g. 151936 vs 151669) can emit ids the
+            // tokenizer cannot decode; they carry no text, so they are left out of `text` only.
+            let decodable = ids.filter { $0 >= 0 && Int($0) < codec.vocabularySize }
+            return Generation(ids: ids, text: codec.decode(decodable), finish: r.finish, promptTokens: prompt.count)
+        }
     }
 }

@@ -20,58 +20,69 @@ public struct SamplingOptions: Sendable, Codable, Equatable {
     }
 }
 
-/// Draws `n` continuations of one prompt at once (one ``KVCache`` row each).
+/// One sampled continuation: the ids (ending with the stop id when one was drawn — `<|im_end|>`
+/// belongs to the response, as in the ToolRL data), and per id its log-probability and the
+/// entropy of the distribution it was drawn from (both at the sampling temperature).
+public struct Rollout: Sendable, Equatable {
+    public var ids: [Int32]
+    public var logProbs: [Float]
+    public var entropies: [Float]
+    public var finish: FinishReason
+}
+
+/// Batched rollouts: prompts of different lengths share one batch (left-padded; see ``KVCache``),
+/// each prompt is prefilled once and its KV cache copied to its `n` samples, and every step draws
+/// the next token of all rows on the backend (``TensorBackend/sampleTokens(logits:rows:vocab:temperature:topP:uniforms:)``),
+/// so only the sampled ids (with their log-probabilities and entropies) come back to the host.
+/// Each row stops at its own first stop id; finished rows ride along until all are done.
 public struct Sampler: Sendable {
     public let model: Qwen3Model
     public init(model: Qwen3Model) { self.model = model }
 
-    /// Returns each row's sampled ids, ending with the first stop id when one was drawn
-    /// (which is kept: `<|im_end|>` belongs to the response, as in the ToolRL data).
-    public func sample(prompt: [Int32], n: Int, options: SamplingOptions, stopIDs: Set<Int32>,
-                       rng: inout TrainerRNG) throws -> [[Int32]] {
-        guard !prompt.isEmpty, n > 0 else { throw TrainerError.data("empty prompt or n = 0") }
-        let vocab = model.config.vocabSize
-        let cache = KVCache(model: model, batch: n, capacity: prompt.count + options.maxNewTokens)
-        var logits = try model.decode(ids: Array(repeating: prompt, count: n).flatMap { $0 }, time: prompt.count, cache: cache)
-        var out = [[Int32]](repeating: [], count: n)
-        var done = [Bool](repeating: false, count: n)
+    /// `n` continuations of every prompt, prompt-major (`result[p · n + s]`). Temperature 0 is
+    /// greedy and draws no random numbers; otherwise one uniform per row and step comes from `rng`.
+    public func sample(prompts: [[Int32]], n: Int, options: SamplingOptions, stopIDs: Set<Int32>, padID: Int32 = 0,
+                       rng: inout TrainerRNG) throws -> [Rollout] {
+        guard !prompts.isEmpty, n > 0, prompts.allSatisfy({ !$0.isEmpty }) else { throw TrainerError.data("empty prompt or n = 0") }
+        guard options.maxNewTokens > 0 else { throw TrainerError.data("maxNewTokens must be positive") }
+        let be = model.backend, vocab = model.config.vocabSize
+        let width = prompts.map(\.count).max()!
+        // Left padding (padding slots are never attended to); finished rows are fed `padID` too.
+        let padding = prompts.map { Int32(width - $0.count) }
+        let ids = prompts.flatMap { [Int32](repeating: padID, count: width - $0.count) + $0 }
+        var cache = KVCache(model: model, batch: prompts.count, capacity: width + options.maxNewTokens, padding: padding)
+        var logits = try model.decodeLogits(ids: ids, time: width, cache: cache)
+        if n > 1 {
+            cache = cache.repeated(n, backend: be)
+            let expanded = be.makeTensor(count: prompts.count * n * vocab)
+            for p in prompts.indices { for s in 0..<n {
+                be.copy(logits, srcOffset: p * vocab, to: expanded, dstOffset: (p * n + s) * vocab, count: vocab)
+            } }
+            logits = expanded
+        }
+        let rows = prompts.count * n
+        var out = [Rollout](repeating: Rollout(ids: [], logProbs: [], entropies: [], finish: .length), count: rows)
+        var done = [Bool](repeating: false, count: rows)
         for step in 0..<options.maxNewTokens {
-            var next = [Int32](repeating: 0, count: n)
-            for r in 0..<n {
-                if done[r] { next[r] = out[r].last ?? 0; continue }
-                let id = Self.draw(logits[(r * vocab)..<((r + 1) * vocab)], temperature: options.temperature, topP: options.topP, rng: &rng)
+            let uniforms = options.temperature > 0 ? (0..<rows).map { _ in Float(rng.uniform()) } : []
+            let drawn = be.sampleTokens(logits: logits, rows: rows, vocab: vocab, temperature: max(options.temperature, 0),
+                                        topP: options.topP, uniforms: uniforms)
+            var next = [Int32](repeating: padID, count: rows)
+            for r in 0..<rows where !done[r] {
+                let id = drawn.ids[r]
+                out[r].ids.append(id); out[r].logProbs.append(drawn.logProbs[r]); out[r].entropies.append(drawn.entropies[r])
                 next[r] = id
-                out[r].append(id)
-                if stopIDs.contains(id) { done[r] = true }
+                if stopIDs.contains(id) { done[r] = true; out[r].finish = .stop(id) }
             }
             if done.allSatisfy({ $0 }) || step == options.maxNewTokens - 1 { break }
-            logits = try model.decode(ids: next, time: 1, cache: cache)
+            logits = try model.decodeLogits(ids: next, time: 1, cache: cache)
         }
         return out
     }
 
-    /// Temperature + nucleus (top-p) sampling from one row of logits; temperature 0 = greedy.
-    public static func draw(_ row: ArraySlice<Float>, temperature: Float, topP: Float, rng: inout TrainerRNG) -> Int32 {
-        let base = row.startIndex
-        if temperature <= 0 {
-            var best = base
-            for i in row.indices where row[i] > row[best] { best = i }
-            return Int32(best - base)
-        }
-        let mx = row.max() ?? 0
-        var probs = row.map { Double(exp(($0 - mx) / temperature)) }
-        let total = probs.reduce(0, +)
-        for i in probs.indices { probs[i] /= total }
-        var order = Array(probs.indices)
-        if topP < 1 {
-            order.sort { probs[$0] > probs[$1] }
-            var acc = 0.0, keep = 0
-            for i in order { acc += probs[i]; keep += 1; if acc >= Double(topP) { break } }
-            order = Array(order.prefix(keep))
-        }
-        let mass = order.reduce(0.0) { $0 + probs[$1] }
-        var u = rng.uniform() * mass
-        for i in order { u -= probs[i]; if u <= 0 { return Int32(i) } }
-        return Int32(order.last ?? 0)
+    /// `n` continuations of one prompt (ids only).
+    public func sample(prompt: [Int32], n: Int, options: SamplingOptions, stopIDs: Set<Int32>,
+                       rng: inout TrainerRNG) throws -> [[Int32]] {
+        try sample(prompts: [prompt], n: n, options: options, stopIDs: stopIDs, rng: &rng).map(\.ids)
     }
 }

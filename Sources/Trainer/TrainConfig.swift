@@ -52,13 +52,16 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Resume from this checkpoint folder (written by a previous run).
     public var resumeFrom: String? = nil
 
+    /// How the step runs at scale: precision, activation recomputation, micro-batches, memory limit.
+    public var execution = ExecutionOptions()
+
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case modelPath, initModel, task, dataPath, tokenizerPath, syntheticDigits, outputDir, metricsPath, seed, syntheticPrompts
         case warmupSteps, warmupBatch, warmupLR, steps, promptsPerStep, samplesPerPrompt, sampling, stopTokens
         case lr, weightDecay, maxGradNorm, clipEps, ppoEpochs, klCoef, profile, reward, rewardFlags, scheduleJSON
-        case checkpointEvery, resumeFrom
+        case checkpointEvery, resumeFrom, execution
     }
 
     public init(from decoder: Decoder) throws {
@@ -82,6 +85,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         profile = try get(.profile, d.profile); reward = try get(.reward, d.reward)
         rewardFlags = try get(.rewardFlags, d.rewardFlags); scheduleJSON = try c.decodeIfPresent(String.self, forKey: .scheduleJSON)
         checkpointEvery = try get(.checkpointEvery, d.checkpointEvery); resumeFrom = try c.decodeIfPresent(String.self, forKey: .resumeFrom)
+        execution = try get(.execution, d.execution)
     }
 
     /// Reads a config file.
@@ -101,5 +105,6 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         guard ["synthetic", "rlla"].contains(task) else { throw .invalidConfig("task must be synthetic or rlla, not \(task)") }
         if task == "rlla" && dataPath == nil { throw .invalidConfig("task rlla needs dataPath") }
         if modelPath == nil && initModel == nil && resumeFrom == nil { throw .invalidConfig("give modelPath, initModel or resumeFrom") }
+        try execution.validate()
     }
 }

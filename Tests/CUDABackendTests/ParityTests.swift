@@ -65,6 +65,99 @@ import Trainer
         }
     }
 
+    struct AttentionCase: CustomTestStringConvertible, Sendable {
+        var batch: Int, queries: Int, qHeads: Int, kvHeads: Int, headDim: Int, capacity: Int, qStart: Int
+        var kvStart: [Int32]?
+        var testDescription: String { "B\(batch) Tq\(queries) H\(qHeads)/\(kvHeads) hd\(headDim) cap\(capacity) q0 \(qStart)" }
+    }
+
+    /// Tiled attention forward on both backends: prefill with left padding, Qwen3's head size,
+    /// and a decode step over 20,000 keys (past the 12,288 a shared-memory score row held).
+    static let attentionCases: [AttentionCase] = [
+        AttentionCase(batch: 3, queries: 77, qHeads: 4, kvHeads: 2, headDim: 16, capacity: 77, qStart: 0, kvStart: [0, 30, 76]),
+        AttentionCase(batch: 2, queries: 40, qHeads: 16, kvHeads: 8, headDim: 128, capacity: 40, qStart: 0, kvStart: nil),
+        AttentionCase(batch: 2, queries: 1, qHeads: 16, kvHeads: 8, headDim: 128, capacity: 20_001, qStart: 20_000, kvStart: [0, 123]),
+        AttentionCase(batch: 1, queries: 3, qHeads: 2, kvHeads: 1, headDim: 256, capacity: 300, qStart: 100, kvStart: nil),
+    ]
+
+    static func both(_ values: [Float], _ gpu: CUDABackend) -> (Tensor, Tensor) {
+        let cpu = CPUBackend(), a = cpu.makeTensor(count: values.count), b = gpu.makeTensor(count: values.count)
+        cpu.upload(values, to: a); gpu.upload(values, to: b)
+        return (a, b)
+    }
+
+    @Test(.enabled(if: cuda != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"), arguments: attentionCases)
+    func attentionForwardMatchesCPU(_ c: AttentionCase) throws {
+        let gpu = try #require(Self.cuda), cpu = CPUBackend()
+        var rng = TrainerRNG(seed: UInt64(c.capacity))
+        let qv = (0..<(c.batch * c.queries * c.qHeads * c.headDim)).map { _ in Float(rng.normal()) }
+        let kv = (0..<(c.batch * c.kvHeads * c.capacity * c.headDim)).map { _ in Float(rng.normal()) }
+        let vv = (0..<(c.batch * c.kvHeads * c.capacity * c.headDim)).map { _ in Float(rng.normal()) }
+        let (q1, q2) = Self.both(qv, gpu), (k1, k2) = Self.both(kv, gpu), (v1, v2) = Self.both(vv, gpu)
+        let shape = AttentionShape(batch: c.batch, queries: c.queries, queryHeads: c.qHeads, kvHeads: c.kvHeads, headDim: c.headDim,
+                                   capacity: c.capacity, scale: 1 / Float(c.headDim).squareRoot())
+        let o1 = cpu.makeTensor(count: qv.count), o2 = gpu.makeTensor(count: qv.count)
+        let l1 = cpu.makeTensor(count: c.batch * c.qHeads * c.queries), l2 = gpu.makeTensor(count: l1.count)
+        cpu.attentionForward(q: q1, k: k1, v: v1, out: o1, lse: l1, shape: shape, qStart: c.qStart, kvStart: c.kvStart)
+        gpu.attentionForward(q: q2, k: k2, v: v2, out: o2, lse: l2, shape: shape, qStart: c.qStart, kvStart: c.kvStart)
+        #expect(Self.maxRelDiff(cpu.download(o1), gpu.download(o2)) < 1e-4, "out")
+        let la = cpu.download(l1), lb = gpu.download(l2)
+        #expect(zip(la, lb).allSatisfy { $0 == $1 || abs($0 - $1) < 1e-4 }, "lse")
+    }
+
+    @Test(.enabled(if: cuda != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"), arguments: [nil, [Int32]([9, 0])])
+    func attentionBackwardMatchesCPU(kvStart: [Int32]?) throws {
+        let gpu = try #require(Self.cuda), cpu = CPUBackend()
+        let b = 2, t = 70, hq = 8, hkv = 2, hd = 128
+        var rng = TrainerRNG(seed: 12)
+        func r(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.normal()) } }
+        let (q1, q2) = Self.both(r(b * t * hq * hd), gpu), (k1, k2) = Self.both(r(b * hkv * t * hd), gpu)
+        let (v1, v2) = Self.both(r(b * hkv * t * hd), gpu), (g1, g2) = Self.both(r(b * t * hq * hd), gpu)
+        let shape = AttentionShape(batch: b, queries: t, queryHeads: hq, kvHeads: hkv, headDim: hd, capacity: t, scale: 1 / Float(hd).squareRoot())
+        var results: [[[Float]]] = []
+        let sides: [(TensorBackend, Tensor, Tensor, Tensor, Tensor)] = [(cpu, q1, k1, v1, g1), (gpu, q2, k2, v2, g2)]
+        for (be, q, k, v, g) in sides {
+            let o = be.makeTensor(count: q.count), l = be.makeTensor(count: b * hq * t)
+            be.attentionForward(q: q, k: k, v: v, out: o, lse: l, shape: shape, qStart: 0, kvStart: kvStart)
+            let dq = be.makeTensor(count: q.count), dk = be.makeTensor(count: k.count), dv = be.makeTensor(count: v.count)
+            be.attentionBackward(q: q, k: k, v: v, out: o, lse: l, dOut: g, dq: dq, dk: dk, dv: dv, shape: shape, kvStart: kvStart)
+            results.append([be.download(dq), be.download(dk), be.download(dv)])
+        }
+        for (i, name) in ["dq", "dk", "dv"].enumerated() {
+            #expect(Self.maxRelDiff(results[0][i], results[1][i]) < 1e-4, "\(name)")
+        }
+    }
+
+    /// Device sampling draws the CPU kernel's tokens (same uniforms), greedy and nucleus.
+    @Test(.enabled(if: cuda != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"),
+          arguments: [(Float(0), Float(1)), (1, 1), (0.7, 0.9), (1.2, 0.3)])
+    func samplingMatchesCPU(temperature: Float, topP: Float) throws {
+        let gpu = try #require(Self.cuda), cpu = CPUBackend()
+        let rows = 16, vocab = 151_936
+        var rng = TrainerRNG(seed: 21)
+        var x = (0..<(rows * vocab)).map { _ in Float(rng.normal() * 3) }
+        x[4 * vocab + 99_999] = 50   // a dominant token
+        let (a, b) = Self.both(x, gpu)
+        let u = (0..<rows).map { _ in Float(rng.uniform()) }
+        let want = cpu.sampleTokens(logits: a, rows: rows, vocab: vocab, temperature: temperature, topP: topP, uniforms: u)
+        let got = gpu.sampleTokens(logits: b, rows: rows, vocab: vocab, temperature: temperature, topP: topP, uniforms: u)
+        #expect(got.ids == want.ids)
+        #expect(Self.maxRelDiff(want.logProbs, got.logProbs) < 1e-5 && Self.maxRelDiff(want.entropies, got.entropies) < 1e-5)
+        #expect(got.ids[4] == 99_999)
+    }
+
+    /// Batched greedy decoding of left-padded prompts of different lengths: CUDA gives the CPU's ids.
+    @Test(.enabled(if: cuda != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"))
+    func paddedBatchGenerationMatchesCPU() throws {
+        let (cpu, gpu) = try Self.pair(seed: 13)
+        let prompts: [[Int32]] = [[1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11], [12, 13, 14, 15, 16]]
+        var rng = TrainerRNG(seed: 0)
+        let options = SamplingOptions(temperature: 0, topP: 1, maxNewTokens: 12)
+        let a = try Sampler(model: cpu).sample(prompts: prompts, n: 2, options: options, stopIDs: [], rng: &rng)
+        let b = try Sampler(model: gpu).sample(prompts: prompts, n: 2, options: options, stopIDs: [], rng: &rng)
+        #expect(a.map(\.ids) == b.map(\.ids))
+    }
+
     @Test(.enabled(if: cuda != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"))
     func rawLogitsEntropyMatchesCPU() throws {
         let gpu = try #require(Self.cuda)

@@ -125,6 +125,28 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
     }
 }
 
+/// Batched greedy decoding (left-padded prompts of different lengths, per-row stops) gives
+/// exactly the ids of one-prompt-at-a-time decoding.
+@Suite struct BatchedGenerationTests {
+    static let prompts = [ReferencePrompt.A, ReferencePrompt.B, ReferencePrompt.C, ReferencePrompt.D, ReferencePrompt.E,
+                          "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", ReferencePrompt.C + "ok", "x"]
+
+    @Test func batchOfEightEqualsBatchOfOne() throws {
+        let (model, codec) = try qwenVocabModel()
+        let free = GreedyGenerator(model: model, codec: codec, maxNewTokens: 9, stopIDs: [])
+        let lengths = try Self.prompts.map { try codec.encode($0).count }
+        #expect(Set(lengths).count >= 6, "prompt lengths \(lengths)")
+        let aloneFree = try Self.prompts.map { try free.generate(prompt: $0) }
+        #expect(try free.generate(prompts: Self.prompts) == aloneFree)
+        // A stop id that row 0 produces mid-way: rows stop at different steps.
+        let stop = try #require(aloneFree[0].ids.dropFirst(2).first { id in !aloneFree[0].ids.prefix(2).contains(id) })
+        let stopping = GreedyGenerator(model: model, codec: codec, maxNewTokens: 9, stopIDs: [stop])
+        let alone = try Self.prompts.map { try stopping.generate(prompt: $0) }
+        #expect(alone.contains { $0.finish == .stop(stop) } && alone.contains { $0.finish == .length })
+        #expect(try stopping.generate(prompts: Self.prompts) == alone)
+    }
+}
+
 /// `rest-shaper eval bfcl --model DIR` end to end, through the CLI binary built next to the tests.
 @Suite struct EvalModelCLITests {
     static var binary: URL? {

@@ -69,6 +69,29 @@ import Trainer
         }
     }
 
+    /// Prompts of different lengths left-padded into one KV cache give each row's logits as the
+    /// row alone would (padding masked, RoPE positions per row), at prefill and at later steps.
+    @Test func paddedBatchDecodeMatchesEachRowAlone() throws {
+        let cfg = Fx.tinyConfig()
+        let model = try Fx.randomModel(cfg, seed: 5)
+        let rows: [[Int32]] = [[1, 5, 7, 2, 9, 11, 3], [4, 8], [6, 6, 13, 2]]
+        let next: [[Int32]] = [[3, 1], [7, 7], [2, 19]]
+        let width = 7, v = cfg.vocabSize
+        let cache = KVCache(model: model, batch: 3, capacity: 12, padding: rows.map { Int32(width - $0.count) })
+        var batched = [try model.decode(ids: rows.flatMap { [Int32](repeating: 0, count: width - $0.count) + $0 }, time: width, cache: cache)]
+        for s in 0..<2 { batched.append(try model.decode(ids: next.map { $0[s] }, time: 1, cache: cache)) }
+        for (r, prompt) in rows.enumerated() {
+            let alone = KVCache(model: model, batch: 1, capacity: 12)
+            var want = [try model.decode(ids: prompt, time: prompt.count, cache: alone)]
+            for s in 0..<2 { want.append(try model.decode(ids: [next[r][s]], time: 1, cache: alone)) }
+            for s in 0..<3 {
+                let got = Array(batched[s][(r * v)..<((r + 1) * v)])
+                let err = zip(got, want[s]).map { abs($0 - $1) }.max()!
+                #expect(err < 1e-5, "row \(r) step \(s): max err \(err)")
+            }
+        }
+    }
+
     @Test func checkpointRoundTrip() throws {
         let model = try Fx.randomModel(Fx.tinyConfig(), seed: 11)
         let dir = Fx.tempDir("ckpt")

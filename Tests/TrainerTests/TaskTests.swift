@@ -60,11 +60,14 @@ import Trainer
             #expect(row.count >= 1 && row.count <= 12)
             if let i = row.firstIndex(where: { stop.contains($0) }) { #expect(i == row.count - 1) }
         }
-        // Greedy is deterministic.
-        let logits: [Float] = [0.1, 2, 0.5]
-        #expect(Sampler.draw(logits[...], temperature: 0, topP: 1, rng: &rng) == 1)
-        // Top-p 0.01 keeps only the argmax.
-        for _ in 0..<20 { #expect(Sampler.draw(logits[...], temperature: 1, topP: 0.01, rng: &rng) == 1) }
+        // Greedy takes the argmax; top-p 0.01 keeps only the argmax.
+        let be = CPUBackend(), logits = be.makeTensor(count: 3)
+        be.upload([0.1, 2, 0.5], to: logits)
+        #expect(be.sampleTokens(logits: logits, rows: 1, vocab: 3, temperature: 0, topP: 1, uniforms: []).ids == [1])
+        for _ in 0..<20 {
+            let u = [Float(rng.uniform())]
+            #expect(be.sampleTokens(logits: logits, rows: 1, vocab: 3, temperature: 1, topP: 0.01, uniforms: u).ids == [1])
+        }
     }
 
     /// The whole loop (warm-up, GRPO, metrics JSONL, checkpoint, resume) on a fake shaper.

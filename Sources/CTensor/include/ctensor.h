@@ -1,9 +1,14 @@
 #ifndef CTENSOR_H
 #define CTENSOR_H
 // Hot CPU kernels of the trainer's CPU backend. Row-major fp32 throughout; the maths of each
-// kernel is stated next to it in ctensor.c. Single-threaded (GEMMs go to OpenBLAS, which threads).
+// kernel is stated next to it in ctensor.c. Row-parallel on the pool of ct_pool.h (which also
+// splits the GEMMs), vectorised for AVX2+FMA with a portable path chosen at run time.
 #include <stddef.h>
 #include <stdint.h>
+
+/// Chooses the AVX2+FMA kernels (when the CPU has them; the default) or the portable ones (tests
+/// check both against a reference). Returns 1 when the vector kernels are in use afterwards.
+int ct_use_vector_kernels(int enabled);
 
 /// y = x * rsqrt(mean(x^2) + eps) * w per row of `dim`; rstd[r] keeps the row's rsqrt.
 void ct_rmsnorm_fwd(const float *x, const float *w, float *y, float *rstd, long rows, long dim, float eps);
@@ -20,14 +25,7 @@ void ct_silu_mul_bwd(const float *g, const float *u, const float *da, float *dg,
 void ct_to_heads(const float *src, float *cache, long B, long T, long H, long hd, long tmax, long start);
 /// Inverse of ct_to_heads for the first T rows (start 0): cache[B,H,tmax,hd] -> dst[B,T,H,hd].
 void ct_from_heads(const float *cache, float *dst, long B, long T, long H, long hd, long tmax);
-/// Causal attention. q[B,Tq,Hq,hd], k/v[B,Hkv,tmax,hd]; query i (absolute position qstart+i)
-/// sees keys 0..qstart+i. out[B,Tq,Hq,hd]; probs[B,Hq,Tq,tk] (tk = qstart+Tq) kept when non-NULL.
-void ct_attention_fwd(const float *q, const float *k, const float *v, float *out, float *probs,
-                      long B, long Tq, long Hq, long Hkv, long hd, long tmax, long qstart, float scale);
-/// Backward of ct_attention_fwd with qstart = 0 and tmax = T: dq[B,T,Hq,hd] (overwritten),
-/// dk/dv[B,Hkv,T,hd] (overwritten).
-void ct_attention_bwd(const float *q, const float *k, const float *v, const float *probs, const float *dout,
-                      float *dq, float *dk, float *dv, long B, long T, long Hq, long Hkv, long hd, float scale);
+// Attention lives in ct_attention.h (attention.c).
 /// Per row of logits z (scaled by inv_temp): logp = z[target] - lse(z), entropy = lse - sum p z.
 void ct_logprob_entropy(const float *logits, const int32_t *targets, long rows, long vocab, float inv_temp,
                         float *logp, float *entropy);

@@ -1,0 +1,95 @@
+import Foundation
+
+/// One prompt's rollouts with what the shaping core made of them: per-token ResT weights and the
+/// group-normalised advantage of each rollout.
+struct RolloutGroup {
+    let example: TaskExample
+    let prompt: [Int32]
+    let rollouts: [Rollout]
+    /// `weights[r][t]`: the weight of response token t of rollout r.
+    var weights: [[Float]] = []
+    var advantages: [Float] = []
+    /// Σ over the group's response tokens of m·w (+1e-8): the loss's normaliser.
+    var weightSum: Double { 1e-8 + weights.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double($1) } } }
+}
+
+/// Numbers one pass of the policy update gathers.
+struct UpdateTally {
+    var loss = 0.0
+    var clipped = 0.0
+    var tokens = 0.0
+    var kl = 0.0
+    /// Positions run through the model (prompt and response, padding included).
+    var positions = 0
+}
+
+/// The GRPO + ResT policy update of one step, as gradient accumulation over micro-batches:
+/// each prompt group contributes Σ(ℓ·m·w) / Σ(m·w) with the PPO-clip token loss
+/// ℓ = −min(ρ·A, clip(ρ, 1−ε, 1+ε)·A) (+ β·KL_k3 to the reference when on), ρ = π/π_old, the
+/// groups averaged. The normaliser is known before any forward pass (it depends on the weights
+/// only), so splitting a group into micro-batches leaves the gradient unchanged.
+struct PolicyUpdate {
+    let model: Qwen3Model
+    let reference: Qwen3Model?
+    let config: TrainConfig
+    let pad: Int32
+
+    var invTemperature: Float { 1 / max(config.sampling.temperature, 1e-4) }
+
+    /// Sequences per forward/backward pass.
+    func microBatch(groupSize: Int) -> Int {
+        config.execution.updateMicroBatch > 0 ? min(config.execution.updateMicroBatch, groupSize) : groupSize
+    }
+
+    /// Accumulates the update's gradient into `grads` (which the caller zeroes) and returns the tally.
+    func accumulate(_ groups: [RolloutGroup], into grads: ParameterSet) throws -> UpdateTally {
+        var tally = UpdateTally()
+        let scaleG = 1 / Double(groups.count), eps = config.clipEps, beta = Double(config.klCoef)
+        let loss = TokenLoss(model: model, chunkRows: config.execution.headChunk)
+        for g in groups {
+            let denom = g.weightSum
+            let size = microBatch(groupSize: g.rollouts.count)
+            for first in stride(from: 0, to: g.rollouts.count, by: size) {
+                let rows = Array(first..<min(first + size, g.rollouts.count))
+                let b = SequenceBatch(prompts: Array(repeating: g.prompt, count: rows.count), responses: rows.map { g.rollouts[$0].ids }, pad: pad)
+                let segments = (0..<b.batch).map { k in (k * b.time + b.responseStart[k])..<(k * b.time + b.responseStart[k] + b.responseLength[k]) }
+                var refLogp: [Float] = [], refOffset: [Int] = []
+                if let reference {
+                    let refPass = try reference.forwardHidden(ids: b.inputs, batch: b.batch, time: b.time, recompute: true)
+                    refLogp = TokenLoss(model: reference, chunkRows: config.execution.headChunk)
+                        .logProbs(refPass, segments: segments, targets: b.targets, invTemperature: invTemperature).logProbs
+                    refOffset = segments.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+                }
+                let pass = try model.forwardHidden(ids: b.inputs, batch: b.batch, time: b.time, recompute: config.execution.recompute)
+                tally.positions += b.batch * b.time
+                let dHidden = model.backend.makeTensor(count: b.batch * b.time * model.config.hiddenSize)
+                loss.backward(pass, segments: segments, targets: b.targets, invTemperature: invTemperature,
+                              dHidden: dHidden, grads: grads) { seg, offsets, logp in
+                    let r = rows[seg], a = Double(g.advantages[r])
+                    var coef = [Float](repeating: 0, count: offsets.count)
+                    for (k, t) in offsets.enumerated() {
+                        let w = Double(g.weights[r][t]) / denom
+                        let ratio = exp(Double(logp[k]) - Double(g.rollouts[r].logProbs[t]))
+                        let clippedRatio = min(max(ratio, 1 - Double(eps)), 1 + Double(eps))
+                        let unclippedTerm = ratio * a, clippedTerm = clippedRatio * a
+                        tally.loss += -min(unclippedTerm, clippedTerm) * w * scaleG
+                        tally.tokens += 1
+                        var c = 0.0
+                        if clippedTerm < unclippedTerm { tally.clipped += 1 } else { c = -a * ratio * w }
+                        if reference != nil {
+                            let dlt = Double(refLogp[refOffset[seg] + t]) - Double(logp[k])
+                            let kl = exp(dlt) - dlt - 1
+                            tally.loss += beta * kl * w * scaleG
+                            tally.kl += kl
+                            c += beta * w * (1 - exp(dlt))
+                        }
+                        coef[k] = Float(c * scaleG)
+                    }
+                    return coef
+                }
+                model.backward(pass, dHidden: dHidden, into: grads)
+            }
+        }
+        return tally
+    }
+}
