@@ -43,6 +43,9 @@ public struct StepMetrics: Sendable, Codable {
     /// tensors (host memory on the CPU, device memory on a GPU).
     public var peakResidentBytes: Int = 0
     public var peakBackendBytes: Int = 0
+    /// The digest (PROTOCOL.md §`applied`) of the weights as the loss multiplied them in this
+    /// step's first epoch, over every group: what a sidecar trainer would acknowledge.
+    public var appliedWeights: WeightDigest? = nil
     /// Policy-gradient norm and variance, overall and per region (only with `gradStats` on).
     public var gradStats: GradientStats? = nil
 }
@@ -197,7 +200,7 @@ public final class GRPOTrainer: @unchecked Sendable {
                 m.gradStats = gradStats.finish()
             }
             m.gradNorm = optimizer.step(weights: model.weights, grads: grads)
-            if epoch == 0 { m.loss = tally.loss }
+            if epoch == 0 { m.loss = tally.loss; m.appliedWeights = tally.applied }
             clipped += tally.clipped; counted += tally.tokens; klSum += tally.kl; trained += tally.positions
         }
         let updateSeconds = Date().timeIntervalSince(tUpdate)

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// One prompt's rollouts with what the shaping core made of them: per-token ResT weights and the
 /// group-normalised advantage of each rollout.
@@ -23,6 +24,9 @@ struct UpdateTally {
     var kl = 0.0
     /// Positions run through the model (prompt and response, padding included).
     var positions = 0
+    /// The digest (PROTOCOL.md §`applied`) of the weights the loss multiplied in, taken token by
+    /// token where it multiplies them (the ordinal of a response token is its index t).
+    var applied = WeightDigest()
 }
 
 /// The GRPO + ResT policy update of one step, as gradient accumulation over micro-batches:
@@ -66,13 +70,16 @@ struct PolicyUpdate {
                 }
                 let pass = try model.forwardHidden(ids: b.inputs, batch: b.batch, time: b.time, recompute: config.execution.recompute)
                 tally.positions += b.batch * b.time
+                tally.applied.rows += rows.count
                 let dHidden = model.backend.makeTensor(count: b.batch * b.time * model.config.hiddenSize)
                 loss.backward(pass, segments: segments, targets: b.targets, invTemperature: invTemperature,
                               dHidden: dHidden, grads: grads) { seg, offsets, logp in
                     let r = rows[seg], a = Double(g.advantages[r])
                     var coef = [Float](repeating: 0, count: offsets.count)
                     for (k, t) in offsets.enumerated() {
-                        let w = Double(g.weights[r][t]) / denom
+                        let applied = Double(g.weights[r][t])
+                        tally.applied.tokens += 1; tally.applied.weightSum += applied; tally.applied.digest += applied * Double(t + 1)
+                        let w = applied / denom
                         let ratio = exp(Double(logp[k]) - Double(g.rollouts[r].logProbs[t]))
                         let clippedRatio = min(max(ratio, 1 - Double(eps)), 1 + Double(eps))
                         let unclippedTerm = ratio * a, clippedTerm = clippedRatio * a

@@ -11,11 +11,20 @@ with the same rule on each turn's tokens: the ground truth of a turn is ``turn_g
 when given, else the row's ground truth for its last turn and none for the others; the row's
 reward aggregates the turns per ``turn_reward`` (mean, last, sum), and the reply carries
 ``turn_rewards`` / ``turn_ends`` [B, K] when some row has more than one turn (None otherwise).
+
+Like the sidecar it keeps the digest of every reply's weights and answers ``applied`` with
+``ok``/``mismatch``/``unknown`` by the rule of protocol/PROTOCOL.md (counted in ``acks``).
 """
+import itertools
 
 from types import SimpleNamespace
 
 import numpy as np
+
+try:  # the digest rule itself lives in the client package (numpy only)
+    from rest_shaper_client.digest import WeightDigest, matches
+except ImportError:  # pragma: no cover - callers put examples/python on the path
+    WeightDigest = matches = None
 
 
 class FakeShaperError(RuntimeError):
@@ -51,6 +60,23 @@ class FakeShaperClient:
         self.endpoint = endpoint
         self.calls = []
         self.fail_rows = set(fail_rows)
+        self._ids = itertools.count(1)
+        self.sent = {}  # reply id -> WeightDigest of the weights sent (valid positions only)
+        self.acks = {"ok": 0, "mismatch": 0, "unknown": 0}
+
+    def applied(self, reply_id, weights=None, mask=None, digest=None):
+        if digest is None:
+            digest = WeightDigest.of(weights, mask)
+        d = digest if isinstance(digest, WeightDigest) else WeightDigest(**digest)
+        sent = self.sent.pop(int(reply_id), None)
+        if sent is None:
+            result = {"result": "unknown", "message": f"no open reply {reply_id}"}
+        elif matches(sent, d):
+            result = {"result": "ok"}
+        else:
+            result = {"result": "mismatch", "message": f"reply {reply_id}: {d} != {sent} sent"}
+        self.acks[result["result"]] += 1
+        return result
 
     def shape(self, input_ids, mask, ground_truth, step, entropy=None, logits=None, topk=None, **options):
         input_ids = np.asarray(input_ids)
@@ -79,6 +105,9 @@ class FakeShaperClient:
                 w[i, pos] /= max(float(w[i, pos].mean()), 1e-8)
             status.append("ok")
         w = w * valid
+        reply_id = next(self._ids)
+        if WeightDigest is not None and options.get("compute_weights", True):
+            self.sent[reply_id] = WeightDigest.of(w, valid)
         w[~valid] = 5.0  # garbage on padding: the integration must zero it
         turn_gts = options.get("turn_ground_truth")
         mode = options.get("turn_reward", "mean")
@@ -127,5 +156,6 @@ class FakeShaperClient:
             status=status,
             turn_rewards=turn_rewards if multi else None,
             turn_ends=turn_ends if multi else None,
+            id=reply_id,
             metrics={"tokens": {"think": 3, "args": 4}, "weight_mean": 1.0, "label": "x"},
         )

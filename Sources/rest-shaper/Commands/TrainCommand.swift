@@ -31,6 +31,8 @@ struct TrainCommand: AsyncParsableCommand {
         // The bar appears before the model is built, so a person sees the run start at once.
         let meter = progress.meter("train", total: c.warmupSteps + c.steps, unit: .items("steps"))
         meter.update(0, note: "setting up (\(TrainReport.profile(c.profile)), \(be.name))")
+        // on stderr even with --quiet: a baseline run must never be read as a ResT run
+        if let banner = TrainReport.uniformBanner(c.profile) { FileHandle.standardError.write(Data((banner + "\n").utf8)) }
         let setup = try TrainingSetup(config: c, backend: be)
         let trainer = try GRPOTrainer(config: c, model: setup.model, codec: setup.codec, shaper: setup.shaper, examples: setup.examples)
         if let r = c.resumeFrom { try trainer.resume(from: URL(fileURLWithPath: r)) }

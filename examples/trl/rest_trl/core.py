@@ -97,6 +97,8 @@ class ShapeReply:
     turn_rewards: np.ndarray | None = None  # float32 [B, K] when some completion has several turns
     turn_ends: np.ndarray | None = None  # int32 [B, K]: last token of each turn, -1: no such turn
     lengths: np.ndarray | None = None  # completion lengths (tool tokens included) when the caller knows them
+    #: The reply's id (what an ``applied`` acknowledgement refers to); None from clients without ids.
+    reply_id: int | None = None
 
 
 def call_sidecar(client: Any, ids: np.ndarray, mask: np.ndarray, ground_truths: Sequence[Any], step: int,
@@ -133,9 +135,11 @@ def call_sidecar(client: Any, ids: np.ndarray, mask: np.ndarray, ground_truths: 
         turn_ends = np.asarray(turn_ends, dtype=np.int32)
         if turn_rewards.ndim != 2 or turn_rewards.shape[0] != B or turn_ends.shape != turn_rewards.shape:
             raise RestTrlError(f"sidecar turn_rewards {turn_rewards.shape} / turn_ends {turn_ends.shape} do not fit B = {B}")
+    reply_id = getattr(reply, "id", None)
     return ShapeReply(ids=ids, mask=mask, weights=weights * mask, rewards=rewards, components=components,
                       status=status, metrics=dict(getattr(reply, "metrics", None) or {}),
-                      turn_rewards=turn_rewards, turn_ends=turn_ends)
+                      turn_rewards=turn_rewards, turn_ends=turn_ends,
+                      reply_id=None if reply_id is None else int(reply_id))
 
 
 def reuse_weights(cached: ShapeReply | None, ids: np.ndarray, loss_mask: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
@@ -199,3 +203,50 @@ def status_ok(entry: Any) -> bool:
     if isinstance(entry, dict):
         return str(entry.get("status", entry.get("code", "ok"))).lower() in ("ok", "0")
     return False
+
+
+class AckLedger:
+    """Collects, from inside the loss, the digest of the weights each micro-batch multiplied in,
+    and says when every row of a sidecar reply has been applied once (then the trainer sends
+    ``applied``). TRL shuffles rows and splits them over micro-batches, optimizer steps and
+    ``num_iterations`` passes: rows are identified by (reply id, row), and only their first
+    application counts. Digest parts per row come from ``rest_shaper_client.digest.row_digests``.
+    """
+
+    def __init__(self):
+        self._open: dict[int, dict] = {}
+        #: Verdicts of the acknowledgements sent so far ("ok", "mismatch", "unknown", "error").
+        self.verdicts: dict[str, int] = {}
+
+    def expect(self, reply_id: int, rows: int) -> None:
+        """A reply whose ``rows`` rows the loss is going to weight."""
+        if reply_id in self._open:
+            return
+        self._open[int(reply_id)] = {"rows": int(rows), "seen": set(), "tokens": 0, "weight_sum": 0.0, "digest": 0.0}
+
+    @property
+    def pending(self) -> list[int]:
+        return list(self._open)
+
+    def add(self, reply_ids: Sequence[int], rows: Sequence[int], tokens: Sequence[int], weight_sum: Sequence[float],
+            digest: Sequence[float]) -> list[tuple[int, dict]]:
+        """Per-row parts of one micro-batch; returns ``[(reply_id, digest dict)]`` for replies now complete."""
+        done = []
+        for rid, row, n, ws, d in zip(reply_ids, rows, tokens, weight_sum, digest):
+            entry = self._open.get(int(rid))
+            if entry is None or int(row) in entry["seen"]:
+                continue  # acknowledged already, or a later pass over the same row
+            entry["seen"].add(int(row))
+            entry["tokens"] += int(n)
+            entry["weight_sum"] += float(ws)
+            entry["digest"] += float(d)
+            if len(entry["seen"]) == entry["rows"]:
+                del self._open[int(rid)]
+                done.append((int(rid), {"rows": entry["rows"], "tokens": entry["tokens"],
+                                        "weight_sum": entry["weight_sum"], "digest": entry["digest"]}))
+        return done
+
+    def record(self, verdict: dict | None) -> str:
+        result = str((verdict or {}).get("result", "error"))
+        self.verdicts[result] = self.verdicts.get(result, 0) + 1
+        return result

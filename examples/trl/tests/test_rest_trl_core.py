@@ -168,3 +168,57 @@ def test_reward_without_tool_masks_scores_whole_completions():
     with pytest.raises(core.RestTrlError, match="turn_truth"):
         RestShaperReward(client_factory=lambda _: client, turn_ground_truth_column="turn_truth")(
             completion_ids=rows, ground_truth=["a", "b", "c"])
+
+
+def _loss_path_acks(client, reply, applied_weights, micro=2, passes=2, seed=0):
+    """What RestGRPOTrainer._compute_loss does, in numpy: rows shuffled into micro-batches, every
+    pass over them digested from the tensor that multiplies the loss, acknowledgements sent."""
+    from rest_shaper_client.digest import row_digests
+
+    ledger = core.AckLedger()
+    B = reply.weights.shape[0]
+    ledger.expect(reply.reply_id, B)
+    rng = np.random.default_rng(seed)
+    for _ in range(passes):  # TRL's num_iterations: the same rows again
+        order = rng.permutation(B)
+        for start in range(0, B, micro):
+            rows = order[start:start + micro]
+            parts = row_digests(applied_weights[rows], reply.mask[rows])
+            for rid, d in ledger.add([reply.reply_id] * len(rows), rows, *parts):
+                ledger.record(client.applied(rid, digest=d))
+    return ledger
+
+
+def test_acknowledgement_from_the_loss_path():
+    ids, mask, _ = core.pad_id_rows([[3, 4, 6, 9, 12], [1, 3], [6, 7, 9], [2, 3, 3, 4]], pad_token_id=0)
+    client = FakeShaperClient()
+    reply = core.call_sidecar(client, ids, mask, ["a"] * 4, 1)
+    assert reply.reply_id is not None
+    # an honest loss multiplies by m*w: one acknowledgement, ok, although rows were seen twice
+    ledger = _loss_path_acks(client, reply, reply.weights * reply.mask)
+    assert ledger.verdicts == {"ok": 1} and ledger.pending == [] and client.acks["ok"] == 1
+
+
+def test_a_loss_that_skips_the_weights_is_caught():
+    ids, mask, _ = core.pad_id_rows([[3, 4, 6, 9, 12], [1, 3], [6, 7, 9], [2, 3, 3, 4]], pad_token_id=0)
+    client = FakeShaperClient()
+    reply = core.call_sidecar(client, ids, mask, ["a"] * 4, 1)
+    assert not np.array_equal(reply.weights, reply.mask)  # the condition: weights differ from the mask
+    # the released ResT bug: weights computed, loss aggregated over the mask alone
+    ledger = _loss_path_acks(client, reply, reply.mask.astype(np.float32))
+    assert ledger.verdicts == {"mismatch": 1} and client.acks == {"ok": 0, "mismatch": 1, "unknown": 0}
+    # a loss that never reports leaves the reply open (the real server counts it unacknowledged)
+    silent = core.call_sidecar(client, ids, mask, ["a"] * 4, 2)
+    assert silent.reply_id in client.sent
+
+
+def test_partial_coverage_is_not_acknowledged():
+    ids, mask, _ = core.pad_id_rows([[3, 4], [6, 7]], pad_token_id=0)
+    client = FakeShaperClient()
+    reply = core.call_sidecar(client, ids, mask, ["a"] * 2, 1)
+    ledger = core.AckLedger()
+    ledger.expect(reply.reply_id, 2)
+    from rest_shaper_client.digest import row_digests
+
+    assert ledger.add([reply.reply_id], [0], *row_digests(reply.weights[:1], reply.mask[:1])) == []
+    assert ledger.pending == [reply.reply_id]

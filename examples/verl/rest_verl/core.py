@@ -303,6 +303,7 @@ class ShapedBatch:
     metrics: dict
     turn_rewards: np.ndarray | None = None  # float32 [B, K] when some rollout has several turns
     turn_ends: np.ndarray | None = None  # int32 [B, K]: last token of each turn, -1: no such turn
+    reply_id: int | None = None  # what the ``applied`` acknowledgement refers to
 
     @property
     def failed(self) -> int:
@@ -371,6 +372,7 @@ def shape_rollouts(
         metrics=dict(getattr(reply, "metrics", None) or {}),
         turn_rewards=turn_rewards,
         turn_ends=turn_ends,
+        reply_id=None if getattr(reply, "id", None) is None else int(reply.id),
     )
 
 
@@ -463,6 +465,9 @@ class StepOutput:
     rm_scores: list[np.ndarray]  # token-level rewards, float32, one row per rollout
     weights: list[np.ndarray]  # ResT weights for rollout_is_weights, float32
     metrics: dict[str, float]
+    reply_id: int | None = None  # the sidecar reply the weights came from
+    rows: int = 0  # rollouts in that reply
+    weight_scale: float = 1.0  # c the weights were multiplied by (rest_global), divided out of the ack
 
 
 def shape_step(rows: Mapping[str, Sequence[Any]], client: Any, settings: RestSettings, step: int, loss_mode: str) -> StepOutput:
@@ -493,6 +498,7 @@ def shape_step(rows: Mapping[str, Sequence[Any]], client: Any, settings: RestSet
     metrics = batch_metrics(shaped, masks)
 
     weights = shaped.weights
+    c = 1.0
     if loss_mode == LOSS_MODE_GLOBAL:
         c = global_weight_scale(masks, weights)
         weights = [(w * c).astype(np.float32) for w in weights]
@@ -508,7 +514,43 @@ def shape_step(rows: Mapping[str, Sequence[Any]], client: Any, settings: RestSet
             raise RestIntegrationError(f"reward_mode={settings.reward_mode} needs verl's rm_scores in the batch")
         existing, _ = pad_rows(rows["rm_scores"], pad_value=0.0, dtype=np.float32)
     scores = combine_token_rewards(existing, placed, settings.reward_mode)
-    return StepOutput(rm_scores=unpad_rows(scores, shaped.lengths), weights=weights, metrics=metrics)
+    return StepOutput(rm_scores=unpad_rows(scores, shaped.lengths), weights=weights, metrics=metrics,
+                      reply_id=shaped.reply_id, rows=len(masks), weight_scale=float(c))
+
+
+# --------------------------------------------------------------------------- weights-applied acknowledgement
+
+#: Metrics each ``rest`` / ``rest_global`` loss call reports: the digest parts (protocol op
+#: ``applied``) of the weights it multiplied into the loss, summed over its micro-batch.
+APPLIED_KEYS = ("rest/applied_rows", "rest/applied_tokens", "rest/applied_weight_sum", "rest/applied_digest")
+
+
+def applied_loss_metrics(weights: np.ndarray, response_mask: np.ndarray) -> dict[str, float]:
+    """The digest parts of one micro-batch's weights [b, T] as the loss multiplies them."""
+    from rest_shaper_client.digest import row_digests
+
+    tokens, wsum, digest = row_digests(weights, response_mask)
+    return dict(zip(APPLIED_KEYS, (float(len(tokens)), float(tokens.sum()), float(wsum.sum()), float(digest.sum()))))
+
+
+def applied_from_loss_means(means: Mapping[str, float], rows: int, weight_scale: float = 1.0) -> dict:
+    """The ``applied`` digest of a whole step from verl's aggregated loss metrics.
+
+    verl 0.9.1 reports a policy-loss metric as the mean over micro-batches (over data-parallel
+    ranks, mini-batches and epochs). Every micro-batch reports its rows next to its sums, so
+    mean(sum) / mean(rows) is the per-row average over everything the loss saw, and times the
+    step's ``rows`` the step's totals: exact when every mini-batch has the same number of
+    micro-batches (fixed micro-batch size; with ``use_dynamic_bsz`` the mean weights mini-batches
+    unequally and the acknowledgement can report a false mismatch). ``weight_scale`` (c of
+    ``rest_global``) is divided out of the sums.
+    """
+    missing = [k for k in APPLIED_KEYS if k not in means]
+    if missing:
+        raise RestIntegrationError(f"the policy loss reported no {missing}: is loss_mode rest or rest_global?")
+    per_row = float(rows) / float(means["rest/applied_rows"])
+    return {"rows": int(rows), "tokens": int(round(float(means["rest/applied_tokens"]) * per_row)),
+            "weight_sum": float(means["rest/applied_weight_sum"]) * per_row / weight_scale,
+            "digest": float(means["rest/applied_digest"]) * per_row / weight_scale}
 
 
 # --------------------------------------------------------------------------- metrics

@@ -380,3 +380,47 @@ def test_turn_replies_are_checked_against_the_mask():
     with pytest.raises(core.RestIntegrationError, match="turns"):
         core.extract_turn_ground_truths([{"ground_truth": "g", "turn_ground_truth": ["only one"]}], [masks[0]])
     assert core.extract_turn_ground_truths([{"ground_truth": "g"}], [masks[0]]) is None
+
+
+def _step_ack(client, loss_weights_of, micro=2, epochs=2, mini_batches=2):
+    """A step as verl runs it: the sidecar call, then mini-batches of micro-batches over several
+    epochs, each loss call reporting applied_loss_metrics; verl averages every metric over
+    micro-batches, then over mini-batches; the trainer acknowledges from those means."""
+    rows = [np.array([3, 4, 6, 9, 12, 1]), np.array([1, 3]), np.array([6, 7, 9]), np.array([2, 3, 3, 4]),
+            np.array([5, 6, 7]), np.array([9, 9, 3, 3, 1]), np.array([4]), np.array([6, 3])]
+    masks = [np.ones(len(r), dtype=np.int64) for r in rows]
+    masks[0][2:4] = 0  # a tool response inside the rollout
+    settings = core.RestSettings()
+    out = core.shape_step({"responses": rows, "response_mask": masks, "reward_model": [{"ground_truth": "a"}] * 8},
+                          client, settings, 1, core.LOSS_MODE_MICRO)
+    w, _ = core.pad_rows(out.weights, 0.0, np.float32)
+    m, _ = core.pad_rows(masks, 0, np.int64)
+    rng = np.random.default_rng(0)
+    per_mini = []
+    for _ in range(epochs):
+        order = rng.permutation(len(rows))
+        for mb in np.array_split(order, mini_batches):
+            micro_metrics = [core.applied_loss_metrics(loss_weights_of(w[idx], m[idx]), m[idx])
+                             for idx in np.array_split(mb, len(mb) // micro)]
+            per_mini.append({k: np.mean([x[k] for x in micro_metrics]) for k in core.APPLIED_KEYS})
+    means = {"actor/" + k: float(np.mean([x[k] for x in per_mini])) for k in core.APPLIED_KEYS}
+    means = {k[len("actor/"):]: v for k, v in means.items()}
+    return out, client.applied(out.reply_id, digest=core.applied_from_loss_means(means, out.rows, out.weight_scale))
+
+
+def test_acknowledgement_from_verl_loss_metrics():
+    client = FakeShaperClient()
+    out, verdict = _step_ack(client, lambda w, m: w)
+    assert out.reply_id is not None and verdict == {"result": "ok"}, verdict
+
+
+def test_a_loss_that_skips_the_weights_is_caught():
+    client = FakeShaperClient()
+    # the weights are there but the loss multiplies by the mask alone
+    _, verdict = _step_ack(client, lambda w, m: (m != 0).astype(np.float32))
+    assert verdict["result"] == "mismatch" and client.acks == {"ok": 0, "mismatch": 1, "unknown": 0}
+
+
+def test_applied_needs_the_loss_metrics():
+    with pytest.raises(core.RestIntegrationError, match="loss_mode"):
+        core.applied_from_loss_means({"rest/applied_rows": 2.0}, 4)
