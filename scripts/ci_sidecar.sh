@@ -75,6 +75,10 @@ echo "== weights-applied acknowledgement (op applied)"
 run_logged "$WORK/ack.log" 8 "$PY" "$ROOT/examples/python/ack_check.py" "$VECTORS" --endpoint "$ENDPOINT"
 count "$WORK/ack.log" "ack check" "$RC"
 
+echo "== multi-turn rows through the sidecar (each turn as its case alone; observations 10 / weight 0)"
+"$PY" -m rest_shaper_client check "$VECTORS" --endpoint "$ENDPOINT" --multi-turn 2>&1 | tee "$WORK/multiturn.log" | tail -5
+count "$WORK/multiturn.log" "multi-turn check"
+
 echo "== load test"
 run_logged "$WORK/load.log" 12 "$PY" "$ROOT/examples/python/load_test.py" --endpoint "$ENDPOINT" \
   --processes "${SIDECAR_LOAD_PROCESSES:-8}" --batches "${SIDECAR_LOAD_BATCHES:-200}" --oversize-mb 40
