@@ -76,8 +76,8 @@ run_logged "$WORK/ack.log" 8 "$PY" "$ROOT/examples/python/ack_check.py" "$VECTOR
 count "$WORK/ack.log" "ack check" "$RC"
 
 echo "== multi-turn rows through the sidecar (each turn as its case alone; observations 10 / weight 0)"
-"$PY" -m rest_shaper_client check "$VECTORS" --endpoint "$ENDPOINT" --multi-turn 2>&1 | tee "$WORK/multiturn.log" | tail -5
-count "$WORK/multiturn.log" "multi-turn check"
+run_logged "$WORK/multiturn.log" 5 "$PY" -m rest_shaper_client check "$VECTORS" --endpoint "$ENDPOINT" --multi-turn
+count "$WORK/multiturn.log" "multi-turn check" "$RC"
 
 echo "== load test"
 run_logged "$WORK/load.log" 12 "$PY" "$ROOT/examples/python/load_test.py" --endpoint "$ENDPOINT" \
