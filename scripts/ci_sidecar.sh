@@ -31,11 +31,11 @@ fail() { FAILED=$((FAILED + $1)); echo "FAILED: $2"; }
 # exited non-zero ($3) even though its summary says otherwise (or when it printed none).
 count() {
   local line; line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1 || true)"
-  if [ -z "$line" ]; then fail 1 "$2 printed no summary (exit $3)"; return 0; fi
+  if [ -z "$line" ]; then fail 1 "$2 printed no summary (exit ${3:-?})"; return 0; fi
   local p f; p="$(echo "$line" | awk '{print $1}')"; f="$(echo "$line" | awk '{print $3}')"
   pass "$p"
   if [ "$f" -gt 0 ]; then fail "$f" "$2 ($line)"; fi
-  if [ "$3" != 0 ] && [ "$f" = 0 ]; then fail 1 "$2 exited $3"; fi
+  if [ "${3:-0}" != 0 ] && [ "$f" = 0 ]; then fail 1 "$2 exited $3"; fi
   return 0
 }
 # Runs a command with its output in a log (and its tail on the terminal); sets RC to its exit code.
