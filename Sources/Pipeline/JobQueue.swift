@@ -4,18 +4,19 @@ import Glibc
 import Darwin
 #endif
 
-/// A blocking FIFO for the worker pool (pthread mutex + condition variable).
-final class JobQueue<T>: @unchecked Sendable {
+/// A blocking FIFO for a pool of worker threads (pthread mutex + condition variable): the one work
+/// queue behind the sidecar's workers and the HTTP front's.
+public final class JobQueue<T>: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var cond = pthread_cond_t()
     private var items: [T] = []
     private var head = 0
     private var closed = false
 
-    init() { pthread_mutex_init(&mutex, nil); pthread_cond_init(&cond, nil) }
+    public init() { pthread_mutex_init(&mutex, nil); pthread_cond_init(&cond, nil) }
     deinit { pthread_mutex_destroy(&mutex); pthread_cond_destroy(&cond) }
 
-    func push(_ item: T) {
+    public func push(_ item: T) {
         pthread_mutex_lock(&mutex)
         items.append(item)
         pthread_cond_signal(&cond)
@@ -23,7 +24,7 @@ final class JobQueue<T>: @unchecked Sendable {
     }
 
     /// The next item; nil once the queue is closed and empty.
-    func pop() -> T? {
+    public func pop() -> T? {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         while head == items.count && !closed { pthread_cond_wait(&cond, &mutex) }
@@ -34,12 +35,14 @@ final class JobQueue<T>: @unchecked Sendable {
         return item
     }
 
-    var depth: Int {
+    /// Items waiting.
+    public var depth: Int {
         pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }
         return items.count - head
     }
 
-    func close() {
+    /// Wakes every waiting `pop`; once empty, `pop` returns nil.
+    public func close() {
         pthread_mutex_lock(&mutex)
         closed = true
         pthread_cond_broadcast(&cond)
