@@ -2,7 +2,8 @@ import COpenBLAS
 import CTensor
 
 /// The host backend: tensors are 64-byte aligned host arrays, GEMMs go to OpenBLAS
-/// `cblas_sgemm`, everything else to the C kernels of `CTensor`.
+/// `cblas_sgemm` split into panels across CTensor's thread pool (`ct_sgemm`; OpenBLAS itself runs
+/// single-threaded), everything else to the C kernels of `CTensor`, row-parallel on the same pool.
 public final class CPUBackend: TensorBackend {
     public let name = "cpu"
     private let counter = AllocationCounter()
@@ -40,10 +41,8 @@ public final class CPUBackend: TensorBackend {
 
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha,
-                    f(a.tensor) + a.offset, blasint(lda), f(b.tensor) + b.offset, blasint(ldb),
-                    beta, f(c.tensor) + c.offset, blasint(ldc))
+        ct_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, f(a.tensor) + a.offset, lda, f(b.tensor) + b.offset, ldb,
+                 beta, f(c.tensor) + c.offset, ldc)
     }
 
     public func axpy(alpha: Float, x: Tensor, y: Tensor, count: Int) {
@@ -91,7 +90,7 @@ public final class CPUBackend: TensorBackend {
     public func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor?, shape s: AttentionShape,
                                  qStart: Int, kvStart: [Int32]?) {
         withOptionalPointer(kvStart) { starts in
-            ct_attention_fwd(f(q), f(k), f(v), f(out), lse.map { f($0) }, starts, s.batch, s.queries, s.queryHeads, s.kvHeads,
+            ct_attention_fwd_parallel(f(q), f(k), f(v), f(out), lse.map { f($0) }, starts, s.batch, s.queries, s.queryHeads, s.kvHeads,
                              s.headDim, s.capacity, qStart, s.scale)
         }
     }
@@ -99,7 +98,7 @@ public final class CPUBackend: TensorBackend {
     public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor,
                                   dq: Tensor, dk: Tensor, dv: Tensor, shape s: AttentionShape, kvStart: [Int32]?) {
         withOptionalPointer(kvStart) { starts in
-            ct_attention_bwd(f(q), f(k), f(v), f(out), f(lse), f(dOut), f(dq), f(dk), f(dv), starts, s.batch, s.queries,
+            ct_attention_bwd_parallel(f(q), f(k), f(v), f(out), f(lse), f(dOut), f(dq), f(dk), f(dv), starts, s.batch, s.queries,
                              s.queryHeads, s.kvHeads, s.headDim, s.scale)
         }
     }

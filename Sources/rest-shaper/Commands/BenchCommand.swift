@@ -4,7 +4,8 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks that print JSON (shaping, entropy, train, http).",
-        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self, BenchHTTPCommand.self]
+        abstract: "Benchmarks that print JSON (shaping, entropy, train, tokenizer, http).",
+        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self, BenchTokenizerCommand.self,
+                      BenchHTTPCommand.self]
     )
 }
