@@ -32,11 +32,10 @@ public protocol HTTPFrontMetrics: Sendable {
 /// - `GET /metrics`: the Prometheus text of ``HTTPFrontMetrics``.
 ///
 /// Requests are parsed on the connection's task, scored behind an ``AdmissionGate`` (`busy`
-/// beyond `--http-queue`) on worker threads (a request of a few rows on its own task), and
-/// answered with the ZeroMQ protocol's error
-/// codes on failure. ``shutdown()`` drains: the listener closes, requests already received finish
-/// and are answered, new ones on open connections get `busy`, then ``run(onListening:stopWhen:)``
-/// returns.
+/// beyond `--http-queue`) on its worker threads (a request of a few rows on its own task), and
+/// refused with the ZeroMQ protocol's error codes. ``shutdown()`` drains: the listener closes,
+/// requests already received finish and are answered, new ones on open connections get `busy`,
+/// then ``run(onListening:stopWhen:)`` returns.
 public final class HTTPFront: Sendable {
     public let config: HTTPFrontConfig
     let engine: ShapingEngine
@@ -153,8 +152,9 @@ public final class HTTPFront: Sendable {
         let body = try JSONBody.decode(buffer)
         let (batch, reply) = try parse(body, params)
         let step: Int
+        var counted = false
         if let s = params.step { step = s }
-        else if let s = steps.take(rowCount: batch.solutions.count) { step = s }
+        else if let s = steps.take(rowCount: batch.solutions.count) { step = s; counted = true }
         else if params.dependsOnStep {
             throw HTTPFrontError(.badHeader, "the reward flags \(RewardParameters.stepDependentFlags.filter { params.flags[$0] == true }.joined(separator: ", ")) depend on the training step: add step=N to the URL, or start the server with --http-samples-per-step")
         } else { step = 0 }
@@ -166,6 +166,7 @@ public final class HTTPFront: Sendable {
             let small = batch.solutions.count <= Self.inline.rows && buffer.readableBytes <= Self.inline.bytes
             result = try await gate.run(inline: small) { try engine.scoreTexts(textRequest) }
         } catch let e as HTTPFrontError {
+            if counted { steps.giveBack(rowCount: batch.solutions.count) }  // a retried `busy` counts once
             throw e
         } catch let e as ShapeError {
             throw HTTPFrontError(WireErrorCode(rawValue: e.code) ?? .internal, e.description)

@@ -100,6 +100,11 @@ final class StepCounter: Sendable {
         return 1 + max(0, before) / samplesPerStep
     }
 
+    /// Uncounts the rows of a request that was refused after ``take(rowCount:)``.
+    func giveBack(rowCount: Int) {
+        if samplesPerStep > 0 { rows.subtract(rowCount, ordering: .relaxed) }
+    }
+
     /// The step the next request without a step would get (for `/healthz`).
     var current: Int? { samplesPerStep > 0 ? 1 + max(0, rows.load(ordering: .relaxed)) / samplesPerStep : nil }
 }
