@@ -1,12 +1,12 @@
 import Foundation
-import Pipeline
 import Synchronization
 import Wire
+import WorkQueue
 
 /// Bounds the HTTP front's work: at most `capacity` reward requests admitted (running or
 /// waiting), at most `slots` of them running, each on one of `slots` worker threads of its own; a
 /// request beyond the capacity is refused at once (`busy`, 503), so a burst costs memory for
-/// `capacity` bodies at most. Waiters are served first come, first served (``JobQueue``).
+/// `capacity` bodies at most. Waiters are served first come, first served (``BoundedQueue``).
 ///
 /// The workers are dedicated threads, not Dispatch's global pool: on Linux that pool also runs
 /// Swift concurrency's tasks, so scoring there could starve the tasks that serve the connections
@@ -16,11 +16,12 @@ package final class AdmissionGate: Sendable {
     package let slots: Int
     package let capacity: Int
     private let admittedCount = Mutex(0)
-    private let queue = JobQueue<@Sendable () -> Void>()
+    private let queue: BoundedQueue<@Sendable () -> Void>
 
     package init(slots: Int, capacity: Int) {
         self.slots = max(1, slots)
         self.capacity = max(self.slots, capacity)
+        queue = BoundedQueue(capacity: self.capacity)
     }
 
     /// Starts the worker threads (once; ``close()`` stops them).
@@ -50,7 +51,9 @@ package final class AdmissionGate: Sendable {
         defer { admittedCount.withLock { $0 -= 1 } }
         if inline { return try work() }
         return try await withCheckedThrowingContinuation { continuation in
-            queue.push { continuation.resume(with: Result { try work() }) }
+            // Never full here (at most `capacity` are admitted); closed only once the front has stopped.
+            let queued = queue.tryPush { continuation.resume(with: Result { try work() }) }
+            if !queued { continuation.resume(throwing: HTTPFrontError(.busy, "the HTTP front is shutting down")) }
         }
     }
 }

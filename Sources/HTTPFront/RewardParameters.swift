@@ -66,8 +66,11 @@ struct RewardParameters: Sendable, Equatable {
 
         var step: Int?
         if let text = last("step") ?? headers[stepHeader] {
-            guard let s = Int(text.trimmingSpaces), s >= 0, s <= maxStep else {
-                throw HTTPFrontError(.badHeader, "step must be an integer in 0...\(maxStep), got '\(text.prefix(40))'")
+            let t = text.trimmingSpaces
+            guard let s = Int(t), s >= 0, s <= maxStep else {
+                // A number out of range (or not integral) is `value`, as on the ZeroMQ side; anything else `bad_header`.
+                let code: WireErrorCode = Double(t) != nil ? .value : .badHeader
+                throw HTTPFrontError(code, "step must be an integer in 0...\(maxStep), got '\(text.prefix(40))'")
             }
             step = s
         }

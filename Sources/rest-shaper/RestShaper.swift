@@ -12,11 +12,13 @@ struct RestShaper: AsyncParsableCommand {
             InspectCommand.self,
             ShapeCommand.self,
             ServeCommand.self,
+            KeygenCommand.self,
             TopCommand.self,
             ReplayCommand.self,
             EntropyCommand.self,
             EvalCommand.self,
             TrainCommand.self,
+            AnalyzeCommand.self,
             InitModelCommand.self,
             BenchCommand.self,
         ]

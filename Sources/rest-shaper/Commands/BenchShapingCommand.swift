@@ -47,7 +47,9 @@ struct BenchShapingCommand: ParsableCommand {
         var reward_mean: Double
     }
 
-    struct Timing: Encodable { var ms_per_batch: Double }
+    /// Median wall time of one batch, and the median process CPU time (all threads) of one batch:
+    /// the second moves much less when other processes load the machine.
+    struct Timing: Encodable { var ms_per_batch: Double; var cpu_ms_per_batch: Double }
 
     /// Ratios of the reference path's time to ours (> 1: we are faster).
     struct Ratios: Encodable {
@@ -92,19 +94,20 @@ struct BenchShapingCommand: ParsableCommand {
         let profileNames = profiles.split(separator: ",").map(String.init)
         let perRound = (profileNames.count + 2) * (1 + repeats)
         let meter = progress.meter("bench shaping", total: perRound * (referenceDir == nil ? 1 : rounds), unit: .items("batches"))
-        func medianMS(_ req: ShapeRequest) throws -> Double {
+        func medianMS(_ req: ShapeRequest) throws -> Timing {
             _ = try engine.shape(req)  // warm-up
             meter.advance()
-            var times: [Double] = []
+            var times: [Double] = [], cpu: [Double] = []
             for _ in 0..<repeats {
-                let t0 = DispatchTime.now().uptimeNanoseconds
+                let t0 = DispatchTime.now().uptimeNanoseconds, c0 = BenchMachine.processCPUSeconds()
                 _ = try engine.shape(req)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                cpu.append((BenchMachine.processCPUSeconds() - c0) * 1000)
                 meter.advance()  // outside the timed span
             }
-            return BenchMachine.median(times)!
+            return Timing(ms_per_batch: BenchMachine.median(times)!, cpu_ms_per_batch: BenchMachine.median(cpu)!)
         }
-        var weightMS: [String: [Double]] = [:], rewardMS: [Double] = [], totalMS: [Double] = []
+        var weightMS: [String: [Timing]] = [:], rewardMS: [Timing] = [], totalMS: [Timing] = []
         func ours() throws {
             for p in profileNames { weightMS[p, default: []].append(try medianMS(request(p, weights: true, rewards: false))) }
             rewardMS.append(try medianMS(request("uniform", weights: false, rewards: true)))
@@ -127,11 +130,11 @@ struct BenchShapingCommand: ParsableCommand {
         meter.finish()
 
         let med = { (xs: [Double]) in BenchMachine.median(xs)! }
-        let aligned = weightMS["aligned"].map(med), released = weightMS["released"].map(med)
-        let rewards = med(rewardMS), total = med(totalMS)
+        let medT = { (xs: [Timing]) in Timing(ms_per_batch: med(xs.map(\.ms_per_batch)), cpu_ms_per_batch: med(xs.map(\.cpu_ms_per_batch))) }
+        let aligned = weightMS["aligned"].map { medT($0).ms_per_batch }, released = weightMS["released"].map { medT($0).ms_per_batch }
+        let rewards = medT(rewardMS).ms_per_batch, total = medT(totalMS).ms_per_batch
         var report = Report(batch: batch, len: len, step: step, threads: engine.threads, repeats: repeats,
-                            weights: weightMS.mapValues { Timing(ms_per_batch: med($0)) }, rewards: Timing(ms_per_batch: rewards),
-                            total: Timing(ms_per_batch: total),
+                            weights: weightMS.mapValues(medT), rewards: medT(rewardMS), total: medT(totalMS),
                             cpu_model: BenchMachine.cpuModel, cores: BenchMachine.cores, load_average_1m: BenchMachine.loadAverage)
         if let last = refs.last {
             let refWeights = med(refs.map(\.weights_seconds)) * 1000, refRewards = med(refs.map(\.rewards_seconds)) * 1000
