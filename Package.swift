@@ -6,7 +6,7 @@
 //           ├─> Rewards ───────────────────────────┼─> Pipeline ─> Wire ─> Capture ─> Sidecar
 //           │   CKernels ─> Entropy ───────────────┘
 //           └─> ToolEval
-//   HTTPFront (Pipeline, Wire's error codes, Hummingbird): the HTTP reward front for trainers that
+//   HTTPFront (Pipeline, Wire's error codes, WorkQueue, Hummingbird): the HTTP reward front for trainers that
 //     call a remote reward model (OpenRLHF, slime), served beside the Sidecar by `serve --http`.
 //   Trainer (Tokenization, Regions, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
 //   Analysis (Entropy: its seeded generator) — metrics logs → statistics and reports
@@ -71,7 +71,7 @@ let package = Package(
 
         // ── HTTP reward front (OpenRLHF / slime remote reward model) ──
         .target(name: "HTTPFront", dependencies: [
-            "Pipeline", "Wire", "PyJSON",
+            "Pipeline", "Wire", "WorkQueue", "PyJSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
