@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy", "Benchmarks"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Shaping", "Tokenization", "Benchmarks"]),
-        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", "WorkQueue", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", "WorkQueue", "Entropy", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPFrontTests", dependencies: ["TestSupport", "HTTPFront", "Pipeline", "Rewards", "PyJSON"]),
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer", "CTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),

@@ -1,4 +1,5 @@
 import Capture
+import Entropy
 import Foundation
 import Pipeline
 import Testing
@@ -9,17 +10,12 @@ import Wire
 /// must report and stop, never trap; records before the damage come back intact. Replay of every
 /// file runs too, since `rest-shaper replay` reads whatever a capture holds.
 @Suite struct CaptureFuzzTests {
-    /// A deterministic generator (SplitMix64) so a failure names a reproducible case.
+    /// The project's seeded generator, so a failure names a reproducible case.
     struct Rng {
-        var s: UInt64
-        mutating func next() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+        var g: SplitMix64
+        init(s: UInt64) { g = SplitMix64(seed: s) }
+        mutating func next() -> UInt64 { g.next() }
+        mutating func below(_ n: Int) -> Int { Int(g.next() % UInt64(max(n, 1))) }
     }
 
     static func sample() throws -> (bytes: [UInt8], records: [CaptureRecord]) {
