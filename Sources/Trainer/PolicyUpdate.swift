@@ -8,6 +8,8 @@ struct RolloutGroup {
     let rollouts: [Rollout]
     /// `weights[r][t]`: the weight of response token t of rollout r.
     var weights: [[Float]] = []
+    /// `categories[r][t]`: the region (``Regions/TokenCategory`` raw value) of that token.
+    var categories: [[UInt8]] = []
     var advantages: [Float] = []
     /// Σ over the group's response tokens of m·w (+1e-8): the loss's normaliser.
     var weightSum: Double { 1e-8 + weights.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double($1) } } }
@@ -42,11 +44,13 @@ struct PolicyUpdate {
     }
 
     /// Accumulates the update's gradient into `grads` (which the caller zeroes) and returns the tally.
-    func accumulate(_ groups: [RolloutGroup], into grads: ParameterSet) throws -> UpdateTally {
+    /// `observe(group, rollout, offsets, coef)` sees every ∂loss/∂log π the backward pass uses.
+    func accumulate(_ groups: [RolloutGroup], into grads: ParameterSet,
+                    observe: (_ group: Int, _ rollout: Int, _ offsets: Range<Int>, _ coef: [Float]) -> Void = { _, _, _, _ in }) throws -> UpdateTally {
         var tally = UpdateTally()
         let scaleG = 1 / Double(groups.count), eps = config.clipEps, beta = Double(config.klCoef)
         let loss = TokenLoss(model: model, chunkRows: config.execution.headChunk)
-        for g in groups {
+        for (gi, g) in groups.enumerated() {
             let denom = g.weightSum
             let size = microBatch(groupSize: g.rollouts.count)
             for first in stride(from: 0, to: g.rollouts.count, by: size) {
@@ -85,6 +89,7 @@ struct PolicyUpdate {
                         }
                         coef[k] = Float(c * scaleG)
                     }
+                    observe(gi, r, offsets, coef)
                     return coef
                 }
                 model.backward(pass, dHidden: dHidden, into: grads)

@@ -17,6 +17,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Backend: cpu, cuda or auto.") var backend = "cpu"
     @Option(help: "A report line on stderr every N steps (0: none).") var logEvery = 10
     @OptionGroup var progress: ProgressOptions
+    @Flag(help: "Write per-step policy-gradient norm and variance, overall and per region (config key gradStats; slower).")
+    var gradStats = false
 
     func run() async throws {
         let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -25,6 +27,7 @@ struct TrainCommand: AsyncParsableCommand {
         if let steps { c.steps = steps }
         if let profile { c.profile = profile }
         if let resume { c.resumeFrom = resume }
+        if gradStats { c.gradStats = true }
         // The bar appears before the model is built, so a person sees the run start at once.
         let meter = progress.meter("train", total: c.warmupSteps + c.steps, unit: .items("steps"))
         meter.update(0, note: "setting up (\(TrainReport.profile(c.profile)), \(be.name))")
