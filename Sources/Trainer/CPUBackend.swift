@@ -6,6 +6,13 @@ import CTensor
 /// single-threaded), everything else to the C kernels of `CTensor`, row-parallel on the same pool.
 public final class CPUBackend: TensorBackend {
     public let name = "cpu"
+
+    /// Threads of the pool every CPU backend shares (GEMM panels and kernels); starts the pool.
+    public static var threads: Int { Int(ct_pool_threads()) }
+
+    /// Asks for `threads` pool threads (0 = every core, or `REST_SHAPER_THREADS`); only takes
+    /// effect before the pool's first use (the first CPU kernel or GEMM of the process).
+    public static func requestThreads(_ threads: Int) { ct_pool_request_threads(Int32(clamping: threads)) }
     private let counter = AllocationCounter()
     public init() {}
 
