@@ -61,7 +61,7 @@ let package = Package(
 
         // ── Trainer, evaluation ──
         .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
-        .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline"], swiftSettings: swiftSettings),
+        .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline", "CKernels"], swiftSettings: swiftSettings),
         .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
 
