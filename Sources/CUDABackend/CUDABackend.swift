@@ -20,6 +20,7 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     private let counter = AllocationCounter()
 
     public var memory: BackendMemory { counter.snapshot }
+    public func resetPeak() { counter.resetPeak() }
 
     /// Free device memory now plus what this backend's tensors already hold.
     public var memoryCapacity: (bytes: Int, source: String) {

@@ -94,6 +94,8 @@ public protocol TensorBackend: AnyObject, Sendable {
     // ── Memory ──
     /// Bytes held in this backend's tensors, now and at the peak.
     var memory: BackendMemory { get }
+    /// Starts a new peak from the bytes held now.
+    func resetPeak()
     /// The memory this backend's tensors can use (the machine's physical memory, a device's
     /// total memory) and what the figure is.
     var memoryCapacity: (bytes: Int, source: String) { get }

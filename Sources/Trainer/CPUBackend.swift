@@ -10,6 +10,7 @@ public final class CPUBackend: TensorBackend {
     public init() {}
 
     public var memory: BackendMemory { counter.snapshot }
+    public func resetPeak() { counter.resetPeak() }
     public var memoryCapacity: (bytes: Int, source: String) { (ProcessMemory.physicalBytes(), "physical memory") }
 
     @inline(__always) private func f(_ t: Tensor) -> UnsafeMutablePointer<Float> {

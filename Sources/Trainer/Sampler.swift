@@ -28,6 +28,10 @@ public struct Rollout: Sendable, Equatable {
     public var logProbs: [Float]
     public var entropies: [Float]
     public var finish: FinishReason
+
+    public init(ids: [Int32], logProbs: [Float], entropies: [Float], finish: FinishReason) {
+        self.ids = ids; self.logProbs = logProbs; self.entropies = entropies; self.finish = finish
+    }
 }
 
 /// Batched rollouts: prompts of different lengths share one batch (left-padded; see ``KVCache``),

@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks that print JSON (shaping, entropy, train).",
-        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self]
+        abstract: "Benchmarks that print JSON (shaping, entropy, train, grpo).",
+        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self, BenchGRPOCommand.self]
     )
 }
