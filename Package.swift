@@ -6,9 +6,11 @@
 //           ├─> Rewards ───────────────────────────┼─> Pipeline ─> Wire ─> Capture ─> Sidecar
 //           │   CKernels ─> Entropy ───────────────┘
 //           └─> ToolEval
+//   HTTPFront (Pipeline, Wire's error codes, Hummingbird): the HTTP reward front for trainers that
+//     call a remote reward model (OpenRLHF, slime), served beside the Sidecar by `serve --http`.
 //   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
-//   Benchmarks (CKernels, Entropy, Tokenization, Trainer): bench code and seeded synthetic data,
+//   Benchmarks (CKernels, Entropy, Tokenization, Trainer, HTTPFront): bench code and seeded synthetic data,
 //     kept out of the library modules; only the CLI and tests import it.
 //   Console (progress, terminal; no dependencies: library modules report through callbacks)
 //   Sidecar's counters: swift-prometheus (ServerMetrics)
@@ -30,6 +32,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // ── C system libraries (Debian: libzmq3-dev libcjson-dev libopenblas-dev) ──
@@ -59,6 +65,18 @@ let package = Package(
         // ── People watching long work: progress lines and bars, terminal queries ──
         .target(name: "Console", swiftSettings: swiftSettings),
 
+        // ── HTTP reward front (OpenRLHF / slime remote reward model) ──
+        .target(name: "HTTPFront", dependencies: [
+            "Pipeline", "Wire", "PyJSON",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
+
         // ── Trainer, evaluation ──
         .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
         .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline", "CKernels"], swiftSettings: swiftSettings),
@@ -66,11 +84,11 @@ let package = Package(
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
 
         // ── Benchmarks: bench measurements and seeded synthetic data (never in a library product) ──
-        .target(name: "Benchmarks", dependencies: ["CKernels", "Entropy", "Tokenization", "Trainer"], swiftSettings: swiftSettings),
+        .target(name: "Benchmarks", dependencies: ["CKernels", "Entropy", "Tokenization", "Trainer", "Pipeline", "HTTPFront", "PyJSON"], swiftSettings: swiftSettings),
 
         // ── CLI ──
         .executableTarget(name: "rest-shaper", dependencies: [
-            "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "Wire", "Capture", "Sidecar",
+            "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "Wire", "Capture", "Sidecar", "HTTPFront",
             "Trainer", "CUDABackend", "ToolEval", "Conformance", "Benchmarks", "PyJSON", "Console",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -86,6 +104,7 @@ let package = Package(
         .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy", "Benchmarks"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Shaping", "Tokenization", "Benchmarks"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HTTPFrontTests", dependencies: ["TestSupport", "HTTPFront", "Pipeline", "Rewards", "PyJSON"]),
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer", "CTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console"]),

@@ -5,6 +5,7 @@
 #   2. conformance on the vendored reference files through the CLI
 #   3. the sidecar end to end: Python client check, load test, SIGTERM drain, capture replay
 #   3b. a person's view: `top --once` against a server, progress on a pseudo-terminal / --quiet / a log
+#   3c. the HTTP reward front end to end: OpenRLHF and slime payloads, load, malformed requests, drain
 #   4. the VERL and TRL integration tests (numpy fakes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,7 @@ stage "swift test -c release" swift test -c release
 stage "conformance (CLI)" conformance_all
 stage "sidecar end to end" scripts/ci_sidecar.sh "$BIN"
 stage "console: top, progress" scripts/ci_console.sh "$BIN"
+stage "HTTP front end to end" scripts/ci_http.sh "$BIN"
 stage "VERL/TRL integration tests" make -C examples test-integrations
 
 echo

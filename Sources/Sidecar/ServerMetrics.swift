@@ -61,6 +61,11 @@ public final class ServerMetrics: Sendable {
     let bytesOut: Tally
     let appliedByResult: [(AppliedVerdict.Result, Tally)]
     let unacknowledgedReplies: Tally
+    let httpRequestsTotal: Tally
+    let httpRequestsByRoute: [(String, Tally)]
+    let httpErrorsTotal: Tally
+    let httpErrorsByCode: [(String, Tally)]
+    let httpRows: Tally
     private let computeSeconds: Counter
     private let latency: DurationHistogram
     private let computeTime: DurationHistogram
@@ -94,6 +99,13 @@ public final class ServerMetrics: Sendable {
         appliedByResult = AppliedVerdict.Result.allCases.map { ($0, Tally("applied_\($0.rawValue)", r.makeCounter(descriptor: applied, labels: [("result", $0.rawValue)]))) }
         unacknowledgedReplies = Tally("shape_unacknowledged", r.makeCounter(descriptor: name("shape_unacknowledged", "total",
             "Shape replies no trainer reported applying within the acknowledgement window.")))
+        let httpRequests = name("http_requests", "total", "HTTP front requests answered, by route.")
+        let httpErrors = name("http_errors", "total", "HTTP front error replies, by code.")
+        httpRequestsTotal = Tally("http_requests_total", nil)
+        httpRequestsByRoute = Self.httpRoutes.map { ($0, Tally("", r.makeCounter(descriptor: httpRequests, labels: [("route", $0)]))) }
+        httpErrorsTotal = Tally("http_errors_total", nil)
+        httpErrorsByCode = Self.httpErrorCodes.map { ($0, Tally("", r.makeCounter(descriptor: httpErrors, labels: [("code", $0)]))) }
+        httpRows = Tally("http_rows_total", r.makeCounter(descriptor: name("http_rows", "total", "Texts scored by the HTTP front.")))
         let buckets = Self.bucketBounds.map { Duration.nanoseconds(Int64($0 * 1e9)) }
         latency = r.makeDurationHistogram(descriptor: name("request_duration", "seconds", "Shape request latency, receipt to reply."), buckets: buckets)
         computeTime = r.makeDurationHistogram(descriptor: name("compute_duration", "seconds", "Shaping core time per shape request."), buckets: buckets)
@@ -145,12 +157,29 @@ public final class ServerMetrics: Sendable {
     /// Shape replies whose weights no trainer acknowledged within the window.
     public func unacknowledged(_ n: Int) { unacknowledgedReplies.add(n) }
 
+    /// Routes of the HTTP front, as its requests are counted (`other`: no such route).
+    public static let httpRoutes = ["openrlhf", "slime", "healthz", "metrics", "other"]
+    /// Error codes of the HTTP front: the wire codes and HTTP's own.
+    public static let httpErrorCodes = WireErrorCode.allCases.map(\.rawValue) + ["unauthorized", "not_found"]
+
+    /// One HTTP front request answered on `route`, with `error` (a code) unless it succeeded.
+    public func http(route: String, error: String?) {
+        httpRequestsTotal.add()
+        (httpRequestsByRoute.first { $0.0 == route } ?? httpRequestsByRoute[httpRequestsByRoute.count - 1]).1.add()
+        guard let error else { return }
+        httpErrorsTotal.add()
+        httpErrorsByCode.first { $0.0 == error }?.1.add()
+    }
+
+    /// Texts the HTTP front scored.
+    public func httpScored(rows: Int) { httpRows.add(rows) }
+
     // MARK: views
 
     /// Every integer counter of `stats`, in the order PROTOCOL.md lists them.
     var tallies: [Tally] {
         [requestsTotal] + requestsByOp.map(\.1) + [repliesOK] + errorsByCode.map(\.1) + [rollouts, tokens]
-            + appliedByResult.map(\.1) + [unacknowledgedReplies]
+            + appliedByResult.map(\.1) + [unacknowledgedReplies, httpRequestsTotal, httpErrorsTotal, httpRows]
     }
 
     /// Integer counters for the `stats` reply.

@@ -46,13 +46,16 @@ public final class SidecarServer: @unchecked Sendable {
     let pull: ZmqSocket
     let pullEndpoint: String
     let queue = JobQueue<Job>()
-    let metrics = ServerMetrics()
+    /// The counters behind `stats` (the HTTP front in the same process adds its own to them).
+    public let metrics = ServerMetrics()
     let capture: CaptureWriter?
     /// Shape replies awaiting the trainer's `applied` report (nil: not tracked).
     let acks: AckRegistry?
     private var unackedSinceWarning = 0
     private var lastAckWarning: UInt64?
     let stopRequested = Atomic<Bool>(false)
+    /// `inflight.count`, published by the I/O thread for readers on other threads (``prometheusText()``).
+    private let inflightGauge = Atomic<Int>(0)
     /// The bound endpoint (with the real port when binding tcp port `*`).
     public let endpoint: String
 
@@ -105,6 +108,14 @@ public final class SidecarServer: @unchecked Sendable {
     /// shape requests get `busy`, then ``run()`` returns.
     public func requestStop() { stopRequested.store(true, ordering: .relaxed) }
 
+    /// Whether SIGINT/SIGTERM has arrived (the HTTP front in the same process drains on it too).
+    public static var stopSignalReceived: Bool { sidecarStopSignal.load(ordering: .relaxed) != 0 }
+
+    /// The `stats` counters as Prometheus text (thread-safe; the HTTP front's `/metrics`).
+    public func prometheusText() -> String {
+        metrics.prometheus(inFlight: inflightGauge.load(ordering: .relaxed), queueDepth: queue.depth, workers: config.workers)
+    }
+
     /// Path of the capture file, when capturing.
     public var capturePath: String? { capture?.path }
 
@@ -127,6 +138,7 @@ public final class SidecarServer: @unchecked Sendable {
                 logger.info("draining", metadata: ["in_flight": "\(inflight.count)"])
             }
             if draining && inflight.isEmpty { break }
+            inflightGauge.store(inflight.count, ordering: .relaxed)
             let rc = zmq_poll(&items, 2, pollTimeoutMillis())
             if rc < 0 {
                 if zmq_errno() == EINTR { continue }

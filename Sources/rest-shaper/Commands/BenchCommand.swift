@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks that print JSON (shaping, entropy, train, grpo).",
-        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self, BenchGRPOCommand.self]
+        abstract: "Benchmarks that print JSON (shaping, entropy, train, grpo, http).",
+        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self, BenchGRPOCommand.self, BenchHTTPCommand.self]
     )
 }

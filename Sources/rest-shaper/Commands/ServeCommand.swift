@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import CUDABackend
 import Capture
+import HTTPFront
 import Pipeline
 import Rewards
 import Shaping
@@ -19,6 +20,8 @@ struct ServeCommand: ParsableCommand {
         Binds a ROUTER socket (default \(SidecarConfig.defaultEndpoint)). A tcp bind on anything but a \
         loopback address needs --curve-secret-key (or --insecure). SIGINT/SIGTERM drain: in-flight \
         requests finish and are answered, the capture is flushed, and the process exits 0.
+        --http HOST:PORT also serves the reward over HTTP for OpenRLHF and slime (same process, same \
+        engine; see protocol/PROTOCOL.md); a non-loopback address needs --http-token (or --insecure).
         """)
 
     @Option(help: "ZeroMQ endpoint: ipc://PATH, tcp://127.0.0.1:PORT, …") var bind = SidecarConfig.defaultEndpoint
@@ -40,7 +43,13 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Default reward variant: rest or toolrl.") var reward = "rest"
     @Option(help: "Default reward flags, comma-separated (e.g. SCHEDULEREWARD,WITHLENGTH).") var rewardFlags = ""
     @Option(help: "CURVE server secret key (40 Z85 characters), or @FILE to read it from a file.") var curveSecretKey: String?
-    @Flag(help: "Allow a plain-text tcp bind on a non-loopback address.") var insecure = false
+    @Flag(help: "Allow a plain-text tcp bind (and --http) on a non-loopback address.") var insecure = false
+    @Option(help: "Also serve the reward over HTTP (OpenRLHF, slime): PORT or HOST:PORT (a bare port binds 127.0.0.1).") var http: String?
+    @Option(help: "Bearer token every HTTP request must carry (TOKEN or @FILE).") var httpToken: String?
+    @Option(help: "Largest HTTP request body, MiB.") var httpMaxBodyMb = 64
+    @Option(help: "HTTP reward requests scored at once.") var httpWorkers = 2
+    @Option(help: "HTTP reward requests admitted at once (running or waiting); more are answered 503 busy.") var httpQueue = 256
+    @Option(help: "Step of HTTP requests without ?step=: 1 + rows scored so far / this (0 = off).") var httpSamplesPerStep = 0
     @Option(help: "Write Prometheus metrics to this file (every second and at exit).") var metricsFile: String?
     @Option(help: "Seconds a shape reply waits for the trainer's 'applied' report before it counts as unacknowledged (0 = do not track).")
     var ackWindowS = 600.0
@@ -53,6 +62,24 @@ struct ServeCommand: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard ackWindowS >= 0, ackWindowS.isFinite else { throw ValidationError("--ack-window-s must be ≥ 0") }
         guard BackendKind(rawValue: backend) != nil else { throw ValidationError("--backend must be cpu, cuda or auto") }
+        if http != nil { _ = try httpConfig(flags: [:]) }
+    }
+
+    /// The HTTP front's configuration from the `--http…` options (nil without `--http`).
+    private func httpConfig(flags: [String: Bool]) throws -> HTTPFrontConfig {
+        let (host, port) = try HTTPFrontConfig.parseAddress(http ?? "")
+        let token = try httpToken.map { try Self.secret($0) }
+        let cfg = HTTPFrontConfig(host: host, port: port, token: token, insecure: insecure, maxBodyBytes: httpMaxBodyMb << 20,
+                                  workers: httpWorkers, queueCapacity: httpQueue, maxBatch: maxBatch,
+                                  defaultReward: reward, defaultFlags: flags, samplesPerStep: httpSamplesPerStep)
+        try cfg.validate()
+        return cfg
+    }
+
+    /// A secret given as itself or as @FILE (trimmed).
+    private static func secret(_ value: String) throws -> String {
+        guard value.hasPrefix("@") else { return value }
+        return try String(contentsOfFile: String(value.dropFirst()), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func run() throws {
@@ -68,10 +95,7 @@ struct ServeCommand: ParsableCommand {
         let engine = ShapingEngine(tokenizer: tok, config: shaping, threads: threads,
                                    logitsEntropy: try logitsEntropyComputer(logger))
 
-        var key = curveSecretKey
-        if let k = key, k.hasPrefix("@") {
-            key = try String(contentsOfFile: String(k.dropFirst()), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        let key = try curveSecretKey.map { try Self.secret($0) }
         let flags = Dictionary(rewardFlags.split(separator: ",").map { (String($0).trimmingCharacters(in: .whitespaces), true) },
                                uniquingKeysWith: { a, _ in a })
         let cfg = SidecarConfig(
@@ -85,7 +109,17 @@ struct ServeCommand: ParsableCommand {
         let server: SidecarServer
         server = try SidecarServer(config: cfg, shaper: engine, logger: logger) // SidecarError prints its reason
 
+        // The HTTP reward front: same engine, drains on the same signal, stops after the sidecar.
+        let httpFront = try http.map { _ in
+            try BackgroundHTTPFront.start(HTTPFront(config: httpConfig(flags: flags), engine: engine, metrics: server,
+                                                    logger: Logger(label: "rest-shaper.http")),
+                                          stopWhen: { SidecarServer.stopSignalReceived })
+        }
+        if let httpFront {
+            logger.info("rest-shaper http front listening", metadata: ["host": "\(httpFront.front.config.host)", "port": "\(httpFront.port)"])
+        }
         try server.run()
+        try httpFront?.stopAndWait()
     }
 
     /// The GPU entropy kernel for full-logits requests, per `--backend` (nil = the CPU kernels).
@@ -108,6 +142,12 @@ struct ServeCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// The HTTP front counts into the sidecar's `stats`, and its `/metrics` is their Prometheus text.
+extension SidecarServer: HTTPFrontMetrics {
+    public func httpRequest(route: String, error: String?) { metrics.http(route: route, error: error) }
+    public func httpScored(rows: Int) { metrics.httpScored(rows: rows) }
 }
 
 /// The entropy curriculum is the engine's only cross-batch state: captures store it (JSON) so

@@ -70,6 +70,10 @@ enum TopScreen {
             lines.append(pad("acks", 14) + ackCounters.compactMap { key, label in v(key).map { "\(label) \($0)" } }.joined(separator: " · "))
         }
 
+        if s["http_requests_total"] != nil {
+            lines.append(pad("http", 14) + "requests \(n("http_requests_total")) · errors \(n("http_errors_total")) · rows \(n("http_rows_total"))")
+        }
+
         lines.append("")
         if let m = s.metrics {
             let batches = v("metrics_batches")
