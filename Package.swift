@@ -8,7 +8,7 @@
 //           └─> ToolEval
 //   HTTPFront (Pipeline, Wire's error codes, Hummingbird): the HTTP reward front for trainers that
 //     call a remote reward model (OpenRLHF, slime), served beside the Sidecar by `serve --http`.
-//   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
+//   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS, CKernels, CTensor) ─> CUDABackend (+ CKernels for bf16)
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
 //   Benchmarks (CKernels, Entropy, Tokenization, Trainer, HTTPFront): bench code and seeded synthetic data,
 //     kept out of the library modules; only the CLI and tests import it.
