@@ -45,7 +45,7 @@ let package = Package(
 
         // ── C kernels (AVX2/FMA with a portable fallback, chosen at run time) ──
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "CTensor", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CTensor", dependencies: ["CKernels", "COpenBLAS"], cSettings: [.unsafeFlags(["-O3"])]),
 
         // ── Core ──
         .target(name: "PyJSON", swiftSettings: swiftSettings),

@@ -7,6 +7,7 @@
 #   3b. a person's view: `top --once` against a server, progress on a pseudo-terminal / --quiet / a log
 #   3c. the HTTP reward front end to end: OpenRLHF and slime payloads, load, malformed requests, drain
 #   4. the VERL and TRL integration tests (numpy fakes)
+#   5. OpenBLAS core selection end to end, gradient checks with the selected core
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "setup failed"; exit 1; }
@@ -42,6 +43,7 @@ stage "sidecar end to end" scripts/ci_sidecar.sh "$BIN"
 stage "console: top, progress" scripts/ci_console.sh "$BIN"
 stage "HTTP front end to end" scripts/ci_http.sh "$BIN"
 stage "VERL/TRL integration tests" make -C examples test-integrations
+stage "OpenBLAS core selection" scripts/ci_blas.sh "$BIN"
 
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failed stages: ${failed_names[*]}"

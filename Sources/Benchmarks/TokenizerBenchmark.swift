@@ -70,11 +70,9 @@ public enum TokenizerBenchmark {
                       megabytesPerSecond: Double(bytes) / best / 1e6)
     }
 
-    /// The `released` profile's tokenizer work on one batch: `rollouts` texts of about `tokensPerRollout`
-    /// tokens each (decoded from the sample text's ids), each re-encoded with offsets once, on the calling
-    /// thread. Reports the best of `iterations` runs; `seconds` is for the whole batch.
-    public static func rolloutBatchThroughput(_ tokenizer: Tokenizer, rollouts: Int = 512, tokensPerRollout: Int = 2048,
-                                              iterations: Int = 3) throws -> Result {
+    /// `rollouts` rollout-like texts of about `tokensPerRollout` tokens each: consecutive windows
+    /// of the sample text's ids, decoded (what a trainer decodes from sampled rollouts).
+    public static func rolloutTexts(_ tokenizer: Tokenizer, rollouts: Int = 512, tokensPerRollout: Int = 2048) throws -> [String] {
         let ids = tokenizer.encodeIDs(sampleText(bytes: max(1, rollouts * tokensPerRollout) * 5))
         var texts: [String] = []
         var at = 0
@@ -83,6 +81,15 @@ public enum TokenizerBenchmark {
             texts.append(try tokenizer.decode(ids[at ..< min(ids.count, at + tokensPerRollout)]))
             at += tokensPerRollout
         }
+        return texts
+    }
+
+    /// The `released` profile's tokenizer work on one batch: ``rolloutTexts(_:rollouts:tokensPerRollout:)``
+    /// each re-encoded with offsets once, on the calling thread. Reports the best of `iterations`
+    /// runs; `seconds` is for the whole batch.
+    public static func rolloutBatchThroughput(_ tokenizer: Tokenizer, rollouts: Int = 512, tokensPerRollout: Int = 2048,
+                                              iterations: Int = 3) throws -> Result {
+        let texts = try rolloutTexts(tokenizer, rollouts: rollouts, tokensPerRollout: tokensPerRollout)
         var best = Double.infinity
         var tokens = 0
         let clock = ContinuousClock()
@@ -96,5 +103,21 @@ public enum TokenizerBenchmark {
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }
         return Result(tokens: tokens, bytes: bytes, seconds: best, tokensPerSecond: Double(tokens) / best,
                       megabytesPerSecond: Double(bytes) / best / 1e6)
+    }
+
+    /// Checksums of a batch's ids and code point offsets, as `examples/bench/hf_tokenizer.py`
+    /// computes them (token n, counted from 1 over the batch: Σ n·(id+1) and Σ n·(31·start+end+1),
+    /// mod 2⁶¹−1), so a comparison can show both sides produced the same encodings.
+    public static func checksums(_ encodings: [Encoding]) -> (ids: UInt64, offsets: UInt64) {
+        let mod: UInt64 = (1 << 61) - 1
+        var ids: UInt64 = 0, offs: UInt64 = 0, n: UInt64 = 0
+        for e in encodings {
+            for (id, r) in zip(e.ids, e.offsets) {
+                n += 1
+                ids = (ids + (n * UInt64(id + 1)) % mod) % mod
+                offs = (offs + (n * UInt64(31 * r.lowerBound + r.upperBound + 1)) % mod) % mod
+            }
+        }
+        return (ids, offs)
     }
 }

@@ -20,6 +20,19 @@ public enum TrainBenchmark {
         public var forwardTokensPerSecond: Double
         public var forwardBackwardTokensPerSecond: Double
         public var forwardBackwardSecondsPerIteration: Double
+        /// Forward+backward tokens per CPU-second of the whole process (all threads, spinning
+        /// included): the efficiency figure, less sensitive than wall time to a loaded machine.
+        public var forwardBackwardTokensPerCPUSecond: Double
+        /// OpenBLAS's core in this process (`openblas_get_corename()`; "n/a" on the GPU).
+        public var blasCore: String
+        /// How that core was chosen (``BLASCore/Outcome``).
+        public var blasSelection: BLASCore.Outcome?
+
+        enum CodingKeys: String, CodingKey {
+            case backend, batch, seq, iterations, parameters, forwardTokensPerSecond, forwardBackwardTokensPerSecond
+            case forwardBackwardSecondsPerIteration, forwardBackwardTokensPerCPUSecond
+            case blasCore = "blas_core", blasSelection = "blas_selection"
+        }
     }
 
     /// Times `iterations` forward passes and `iterations` forward+backward passes (loss =
@@ -57,11 +70,15 @@ public enum TrainBenchmark {
         let fs = Date().timeIntervalSince(t) - reporting
         t = Date()
         reporting = 0
+        let c0 = BenchMachine.processCPUSeconds()
         for _ in 0..<iterations { try fwdBwd(); tick() }
-        let fb = Date().timeIntervalSince(t) - reporting
+        let fb = Date().timeIntervalSince(t) - reporting, fbCPU = BenchMachine.processCPUSeconds() - c0
+        let onCPU = backend.name == "cpu"
         return Result(backend: backend.name, batch: batch, seq: seq, iterations: iterations, parameters: model.weights.scalarCount,
                       forwardTokensPerSecond: Double(n * iterations) / fs,
                       forwardBackwardTokensPerSecond: Double(n * iterations) / fb,
-                      forwardBackwardSecondsPerIteration: fb / Double(iterations))
+                      forwardBackwardSecondsPerIteration: fb / Double(iterations),
+                      forwardBackwardTokensPerCPUSecond: Double(n * iterations) / fbCPU,
+                      blasCore: onCPU ? BLASCore.loadedCore : "n/a", blasSelection: onCPU ? BLASCore.processOutcome : nil)
     }
 }

@@ -92,68 +92,71 @@ public final class ShapingEngine: Shaper {
         var rowErrors = [ShapeError?](repeating: nil, count: b)
         var turnScores = [[Float]](repeating: [], count: b)
 
-        // Pass 1: categories of every row, turn by turn (the entropy curriculum needs the batch's
-        // region means before any weight is computed).
+        // Pass 1: each row decoded once into a buffer reused from row to row; its categories (turn
+        // by turn) and its reward read the same bytes. Categories of the whole batch come before any
+        // weight because the entropy curriculum needs the batch's region means.
         request.inputIDs.withUnsafeBufferPointer { ids in
-            categories.withUnsafeMutableBufferPointer { cat in
-                rowErrors.withUnsafeMutableBufferPointer { fe in
-                    let shared = UncheckedBox((ids, cat, fe))
-                    ParallelRows.forEach(count: b, threads: threads) { rows in
-                        let (ids, cat, fe) = shared.value
-                        for r in rows {
-                            do {
-                                let rowIDs = UnsafeBufferPointer(rebasing: ids[r * t ..< r * t + t])
-                                try layouts[r].categorize(into: UnsafeMutableBufferPointer(rebasing: cat[r * t ..< r * t + t])) { seg, out in
-                                    try self.categorize(ids: UnsafeBufferPointer(rebasing: rowIDs[seg]), into: out)
-                                }
-                            } catch { fe[r] = error as? ShapeError ?? .shape("\(error)") }
+        categories.withUnsafeMutableBufferPointer { cat in
+        rowErrors.withUnsafeMutableBufferPointer { fe in
+        rewards.withUnsafeMutableBufferPointer { rew in
+        components.withUnsafeMutableBufferPointer { comp in
+        status.withUnsafeMutableBufferPointer { st in
+        turnScores.withUnsafeMutableBufferPointer { ts in
+            let shared = UncheckedBox((ids, cat, fe, rew, comp, st, ts))
+            ParallelRows.forEach(count: b, threads: threads) { rows in
+                let (ids, cat, fe, rew, comp, st, ts) = shared.value
+                var scratch = RowScratch()
+                for r in rows {
+                    let rowIDs = UnsafeBufferPointer(rebasing: ids[r * t ..< r * t + t])
+                    do {
+                        try scratch.decoded.load(rowIDs, tokenizer: self.tokenizer)
+                        try layouts[r].categorize(into: UnsafeMutableBufferPointer(rebasing: cat[r * t ..< r * t + t])) { seg, out in
+                            self.categorize(ids: rowIDs, segment: seg, scratch: &scratch, into: out)
                         }
+                    } catch {
+                        fe[r] = error as? ShapeError ?? .tokenID(row: r, position: 0, id: -1)
+                        continue
                     }
+                    guard request.options.computeRewards else { continue }
+                    let scored = self.reward(row: r, ids: rowIDs, layout: layouts[r], request: request, reward: reward, scratch: &scratch)
+                    let c = scored.total
+                    rew[r] = Float(c.score)
+                    comp[r * 4 + 0] = Float(c.format); comp[r * 4 + 1] = Float(c.correctness)
+                    comp[r * 4 + 2] = Float(c.length); comp[r * 4 + 3] = Float(c.score)
+                    ts[r] = scored.turnScores
+                    if let e = scored.error { st[r] = RolloutStatus(code: "reward_error", message: e) }
                 }
             }
-        }
+        }}}}}}}
         if let err = rowErrors.lazy.compactMap({ $0 }).first { throw err }
 
         let step = shapingStep(step: request.step, config: shapingConfig, categories: categories,
                                mask: request.mask, entropies: entropies)
         let gammas = profile.gammas(at: step)
 
-        // Pass 2: weights and rewards per row.
-        request.inputIDs.withUnsafeBufferPointer { ids in
-        request.mask.withUnsafeBufferPointer { mask in
-        weights.withUnsafeMutableBufferPointer { w in
-        categories.withUnsafeBufferPointer { cat in
-        rewards.withUnsafeMutableBufferPointer { rew in
-        components.withUnsafeMutableBufferPointer { comp in
-        status.withUnsafeMutableBufferPointer { st in
-        turnScores.withUnsafeMutableBufferPointer { ts in
-            let out = UncheckedBox((ids, mask, w, cat, rew, comp, st, ts))
-            let ent = entropies.map { UncheckedBox($0) }
-            ParallelRows.forEach(count: b, threads: threads) { rows in
-                let (ids, mask, w, cat, rew, comp, st, ts) = out.value
-                for r in rows {
-                    let span = r * t ..< r * t + t
-                    let rowIDs = UnsafeBufferPointer(rebasing: ids[span])
-                    let rowMask = UnsafeBufferPointer(rebasing: mask[span])
-                    if request.options.computeWeights {
+        // Pass 2: weights per row (a weight fallback's status takes precedence over a reward error's).
+        if request.options.computeWeights {
+            request.inputIDs.withUnsafeBufferPointer { ids in
+            request.mask.withUnsafeBufferPointer { mask in
+            weights.withUnsafeMutableBufferPointer { w in
+            categories.withUnsafeBufferPointer { cat in
+            status.withUnsafeMutableBufferPointer { st in
+                let out = UncheckedBox((ids, mask, w, cat, st))
+                let ent = entropies.map { UncheckedBox($0) }
+                ParallelRows.forEach(count: b, threads: threads) { rows in
+                    let (ids, mask, w, cat, st) = out.value
+                    for r in rows {
+                        let span = r * t ..< r * t + t
                         let outcome: RowOutcome = withOptionalRows(ent?.value, span) { rowEnt in
-                            let row = RolloutRow(ids: rowIDs, mask: rowMask, categories: UnsafeBufferPointer(rebasing: cat[span]),
-                                                 entropies: rowEnt, codec: self.tokenizer)
+                            let row = RolloutRow(ids: UnsafeBufferPointer(rebasing: ids[span]), mask: UnsafeBufferPointer(rebasing: mask[span]),
+                                                 categories: UnsafeBufferPointer(rebasing: cat[span]), entropies: rowEnt, codec: self.tokenizer)
                             return profile.weights(row: row, gammas: gammas, into: UnsafeMutableBufferPointer(rebasing: w[span]))
                         }
                         if let err = outcome.error { st[r] = RolloutStatus(code: err.code, message: "\(err) (weights fell back to the mask)") }
                     }
-                    guard request.options.computeRewards else { continue }
-                    let scored = self.reward(row: r, ids: rowIDs, layout: layouts[r], request: request, reward: reward)
-                    let c = scored.total
-                    rew[r] = Float(c.score)
-                    comp[r * 4 + 0] = Float(c.format); comp[r * 4 + 1] = Float(c.correctness)
-                    comp[r * 4 + 2] = Float(c.length); comp[r * 4 + 3] = Float(c.score)
-                    ts[r] = scored.turnScores
-                    if let e = scored.error, st[r].isOK { st[r] = RolloutStatus(code: "reward_error", message: e) }
                 }
-            }
-        }}}}}}}}
+            }}}}}
+        }
 
         var metrics = BatchStatistics.compute(categories: categories, weights: weights, mask: request.mask,
                                               entropies: entropies, rewards: rewards)
@@ -175,8 +178,8 @@ public final class ShapingEngine: Shaper {
         guard r.mask.count == n else { throw ShapeError.shape("mask has \(r.mask.count) elements, expected \(r.batch)×\(r.length)") }
         guard r.groundTruths.count == r.batch else { throw ShapeError.shape("\(r.groundTruths.count) ground truths for \(r.batch) rollouts") }
         if let p = r.promptIDs, p.count != r.batch { throw ShapeError.shape("\(p.count) prompts for \(r.batch) rollouts") }
-        for (i, id) in r.inputIDs.enumerated() where !tokenizer.contains(id) {
-            throw ShapeError.tokenID(row: i / max(r.length, 1), position: i % max(r.length, 1), id: id)
+        if let i = r.inputIDs.withUnsafeBufferPointer({ tokenizer.firstUnknownID(in: $0) }) {
+            throw ShapeError.tokenID(row: i / max(r.length, 1), position: i % max(r.length, 1), id: r.inputIDs[i])
         }
         for (row, prompt) in (r.promptIDs ?? []).enumerated() {
             for (p, id) in prompt.enumerated() where !tokenizer.contains(id) { throw ShapeError.tokenID(row: row, position: p, id: id) }
@@ -267,14 +270,17 @@ public final class ShapingEngine: Shaper {
         }
     }
 
-    private func categorize(ids: UnsafeBufferPointer<Int32>, into categories: UnsafeMutableBufferPointer<UInt8>) throws {
-        let decoded: DecodedBytes
-        do { decoded = try tokenizer.decodeBytes(ids) } catch { throw ShapeError.tokenID(row: 0, position: 0, id: -1) }
-        var added = [Bool](repeating: false, count: ids.count)
-        for i in 0..<ids.count { added[i] = isAdded[Int(ids[i])] }
-        decoded.bytes.withUnsafeBufferPointer { bytes in
-            decoded.tokenStarts.withUnsafeBufferPointer { starts in
-                added.withUnsafeBufferPointer { a in parser.categorize(bytes: bytes, tokenStarts: starts, isAdded: a, into: categories) }
+    /// Categories of the tokens `segment` of a row already decoded into `scratch`.
+    private func categorize(ids: UnsafeBufferPointer<Int32>, segment: Range<Int>, scratch: inout RowScratch,
+                            into categories: UnsafeMutableBufferPointer<UInt8>) {
+        if scratch.added.count < segment.count { scratch.added = [Bool](repeating: false, count: max(segment.count, 2 * scratch.added.count)) }
+        scratch.added.withUnsafeMutableBufferPointer { a in
+            for (k, i) in segment.enumerated() { a[k] = isAdded[Int(ids[i])] }
+        }
+        let added = scratch.added
+        scratch.decoded.withTokens(segment) { bytes, starts in
+            added.withUnsafeBufferPointer { a in
+                parser.categorize(bytes: bytes, tokenStarts: starts, isAdded: UnsafeBufferPointer(rebasing: a[0 ..< segment.count]), into: categories)
             }
         }
     }
@@ -283,19 +289,31 @@ public final class ShapingEngine: Shaper {
     /// assistant turn of prompt + decoded response tokens; a turn is scored as such a response
     /// (`<|im_start|>assistant\n` + its tokens, or the prompt + its tokens for the first turn).
     private func reward(row: Int, ids: UnsafeBufferPointer<Int32>, layout: TurnLayout, request: ShapeRequest,
-                        reward: any RewardFunction) -> RowReward {
+                        reward: any RewardFunction, scratch: inout RowScratch) -> RowReward {
         scoreTurns(layout: layout, groundTruth: request.groundTruths[row], turnGroundTruths: request.turnGroundTruths?[row],
                    aggregation: request.options.turnReward) { turn, truth in
-            let response = try tokenizer.decode(UnsafeBufferPointer(rebasing: ids[turn]), skipSpecialTokens: false)
-            let prefix: String
+            var solution = scratch.solution   // the buffer moves out and back: no copy, no allocation
+            scratch.solution = []
+            defer { scratch.solution = solution }
+            solution.removeAll(keepingCapacity: true)
             if turn.lowerBound == (layout.turns.first?.lowerBound ?? 0), let prompt = request.promptIDs?[row] {
-                prefix = try tokenizer.decode(prompt, skipSpecialTokens: false)
+                solution.append(contentsOf: try tokenizer.decode(prompt, skipSpecialTokens: false).utf8)
             } else {
-                prefix = "<|im_start|>assistant\n"
+                solution.append(contentsOf: Self.assistantHeader)
             }
-            return try reward.score(solution: prefix + response, groundTruth: truth, step: request.step)
+            try scratch.decoded.withDecodedText(turn, ids: ids, tokenizer: tokenizer) { solution.append(contentsOf: $0) }
+            return try reward.score(solutionUTF8: solution[...], groundTruth: truth, step: request.step)
         }
     }
+
+    private static let assistantHeader = Array("<|im_start|>assistant\n".utf8)
+}
+
+/// Per-worker buffers of pass 1, reused from row to row.
+private struct RowScratch {
+    var decoded = TokenByteBuffer()
+    var added: [Bool] = []
+    var solution: [UInt8] = []
 }
 
 /// Calls `body` with the `span` rows of an optional flat buffer.

@@ -2,35 +2,58 @@
 ///
 /// Every separator the reward uses is ASCII, and UTF-8 is self-synchronising, so byte search gives
 /// the same splits as Python's code-point search, and byte offsets order like Python's `find`.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 typealias Bytes = ArraySlice<UInt8>
 
 enum PyText {
     /// First index of `needle` in `hay` at or after `from`, or nil.
     static func find(_ hay: Bytes, _ needle: [UInt8], from: Int? = nil) -> Int? {
-        let n = needle.count
-        var i = from ?? hay.startIndex
-        guard n > 0 else { return i }
-        let last = hay.endIndex - n
-        let first = needle[0]
+        let start = from ?? hay.startIndex
+        guard !needle.isEmpty else { return start }
+        guard start <= hay.endIndex - needle.count else { return nil }
+        let hit: Int? = hay.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { nd in firstMatch(h, nd, from: start - hay.startIndex) }
+        }
+        return hit.map { hay.startIndex + $0 }
+    }
+
+    /// Offset of the first `nd` in `h` at or after `from` (memchr for the first byte, then memcmp:
+    /// the separators are short tags).
+    private static func firstMatch(_ h: UnsafeBufferPointer<UInt8>, _ nd: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        let n = nd.count
+        guard let base = h.baseAddress, let np = nd.baseAddress, h.count >= n else { return nil }
+        let first = Int32(np[0])
+        var i = from
+        let last = h.count - n
         while i <= last {
-            if hay[i] == first {
-                var k = 1
-                while k < n && hay[i + k] == needle[k] { k += 1 }
-                if k == n { return i }
-            }
-            i += 1
+            guard let q = memchr(base + i, first, last - i + 1) else { return nil }
+            let j = UnsafeRawPointer(q) - UnsafeRawPointer(base)
+            if n == 1 || memcmp(base + j + 1, np + 1, n - 1) == 0 { return j }
+            i = j + 1
         }
         return nil
     }
 
     /// Last index of `needle` in `hay`, or nil.
     static func findLast(_ hay: Bytes, _ needle: [UInt8]) -> Int? {
-        let n = needle.count
-        var i = hay.endIndex - n
-        while i >= hay.startIndex {
-            var k = 0
-            while k < n && hay[i + k] == needle[k] { k += 1 }
-            if k == n { return i }
+        guard !needle.isEmpty else { return hay.endIndex }
+        guard hay.count >= needle.count else { return nil }
+        let hit: Int? = hay.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { nd in lastMatch(h, nd) }
+        }
+        return hit.map { hay.startIndex + $0 }
+    }
+
+    private static func lastMatch(_ h: UnsafeBufferPointer<UInt8>, _ nd: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let base = h.baseAddress, let np = nd.baseAddress else { return nil }
+        var i = h.count - nd.count
+        while i >= 0 {
+            if base[i] == np[0] && memcmp(base + i, np, nd.count) == 0 { return i }
             i -= 1
         }
         return nil

@@ -15,7 +15,7 @@ public struct RestReward: RewardFunction {
         core = Rlla(options: options)
     }
 
-    public func score(solution: String, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents {
+    public func score(solutionUTF8 solution: ArraySlice<UInt8>, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents {
         let c = try core.components(solution: solution, groundTruth: groundTruth, step: step, format: formatScore)
         return RewardComponents(score: c.correctness + c.format, format: c.format, correctness: c.correctness, length: c.length)
     }

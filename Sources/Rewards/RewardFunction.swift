@@ -24,8 +24,16 @@ public protocol RewardFunction: Sendable {
     /// The options in force.
     var options: RewardOptions { get }
     init(options: RewardOptions)
+    /// `compute_score(solution, groundTruth, step)` on the solution's UTF-8 bytes (what the
+    /// engine has after decoding a row once). Throws where the reference raises.
+    func score(solutionUTF8: ArraySlice<UInt8>, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents
+}
+
+extension RewardFunction {
     /// `compute_score(solution, groundTruth, step)`. Throws where the reference raises.
-    func score(solution: String, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents
+    public func score(solution: String, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents {
+        try score(solutionUTF8: Array(solution.utf8)[...], groundTruth: groundTruth, step: step)
+    }
 }
 
 /// Where the reference reward raises instead of returning a score.

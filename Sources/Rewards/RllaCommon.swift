@@ -20,10 +20,10 @@ struct Rlla {
     /// The parts every variant computes the same way: the scored response, the variant's format
     /// score, the tool-call correctness and (when enabled) the length score. Each variant only
     /// says how they add up.
-    func components(solution: String, groundTruth: String, step: Int,
+    func components(solution: Bytes, groundTruth: String, step: Int,
                     format formatScore: (Bytes, Bytes, Int) -> Double) throws(RewardError) -> (format: Double, correctness: Double, length: Double) {
         let gt = Array(groundTruth.utf8)[...]
-        let response = predictText(Array(solution.utf8)[...])
+        let response = predictText(solution)
         let format = formatScore(response, gt, step)
         let correctness = try correctness(response, groundTruth: gt, step: step)
         let length = options.withLength ? lengthScore(response, step: step) : 0

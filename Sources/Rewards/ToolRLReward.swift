@@ -17,7 +17,7 @@ public struct ToolRLReward: RewardFunction {
         core = Rlla(options: options)
     }
 
-    public func score(solution: String, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents {
+    public func score(solutionUTF8 solution: ArraySlice<UInt8>, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents {
         let c = try core.components(solution: solution, groundTruth: groundTruth, step: step, format: formatScore)
         return RewardComponents(score: c.format + c.correctness + c.length, format: c.format,
                                 correctness: c.correctness, length: c.length)

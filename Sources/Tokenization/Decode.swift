@@ -17,19 +17,14 @@ public struct DecodedBytes: Sendable, Equatable {
 extension Tokenizer {
     /// The exact bytes of every token, concatenated, with each token's span.
     public func decodeBytes<C: Collection>(_ ids: C) throws -> DecodedBytes where C.Element == Int32 {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(ids.count * 4)
-        var starts: [Int] = []
-        starts.reserveCapacity(ids.count + 1)
-        let base = store.bytes.baseAddress!
-        for id in ids {
-            guard contains(id) else { throw TokenizerError.unknownTokenID(Int(id)) }
-            starts.append(bytes.count)
-            let s = Int(store.offsets[Int(id)]), e = Int(store.offsets[Int(id) + 1])
-            bytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
-        }
-        starts.append(bytes.count)
-        return DecodedBytes(bytes: bytes, tokenStarts: starts)
+        if let fast = try ids.withContiguousStorageIfAvailable({ try decodeBytesContiguous($0) }) { return fast }
+        return try Array(ids).withUnsafeBufferPointer { try decodeBytesContiguous($0) }
+    }
+
+    private func decodeBytesContiguous(_ ids: UnsafeBufferPointer<Int32>) throws -> DecodedBytes {
+        var buffer = TokenByteBuffer()
+        try buffer.load(ids, tokenizer: self)
+        return DecodedBytes(bytes: Array(buffer.bytes[0 ..< buffer.byteCount]), tokenStarts: buffer.starts[0 ... ids.count].map { Int($0) })
     }
 
     /// Text of the ids as HF `decode(ids, skip_special_tokens:)` with `clean_up_tokenization_spaces=False`:
@@ -37,6 +32,19 @@ extension Tokenizer {
     /// added tokens are inserted verbatim between runs (so bytes never join across a kept added token),
     /// and `skipSpecialTokens` drops only `special: true` added tokens (the runs around a dropped one join).
     public func decode<C: Collection>(_ ids: C, skipSpecialTokens: Bool = false) throws -> String where C.Element == Int32 {
+        if let fast = try ids.withContiguousStorageIfAvailable({ try decodeContiguous($0, skipSpecialTokens: skipSpecialTokens) }) { return fast }
+        return try Array(ids).withUnsafeBufferPointer { try decodeContiguous($0, skipSpecialTokens: skipSpecialTokens) }
+    }
+
+    private func decodeContiguous(_ ids: UnsafeBufferPointer<Int32>, skipSpecialTokens: Bool) throws -> String {
+        // Fast path: nothing to skip and the concatenated bytes are valid UTF-8 — then every run is
+        // valid too (added tokens are whole UTF-8 text) and the text is the bytes as they stand.
+        if !skipSpecialTokens || !ids.contains(where: { isSpecial($0) }) {
+            var buffer = TokenByteBuffer()
+            try buffer.load(ids, tokenizer: self)
+            let valid = buffer.bytes.withUnsafeBufferPointer { UTF8Check.isValid(UnsafeBufferPointer(rebasing: $0[0 ..< buffer.byteCount])) }
+            if valid { return String(decoding: buffer.bytes[0 ..< buffer.byteCount], as: UTF8.self) }
+        }
         var out: [UInt8] = []
         out.reserveCapacity(ids.count * 4)
         var run: [UInt8] = []

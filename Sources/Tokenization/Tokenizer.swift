@@ -96,6 +96,16 @@ public final class Tokenizer: Sendable {
     /// Whether `id` exists.
     public func contains(_ id: Int32) -> Bool { id >= 0 && Int(id) < store.vocabSize && store.present[Int(id)] }
 
+    /// The index of the first id in `ids` that does not exist, or nil (one call for a whole batch).
+    public func firstUnknownID(in ids: UnsafeBufferPointer<Int32>) -> Int? {
+        let vocab = store.vocabSize, present = store.present
+        for i in 0..<ids.count {
+            let id = ids[i]
+            if id < 0 || Int(id) >= vocab || !present[Int(id)] { return i }
+        }
+        return nil
+    }
+
     /// The id of an added token by its content (e.g. `<|endoftext|>`).
     public func id(forAddedToken content: String) -> Int32? { addedByContent[content] }
 

@@ -3,7 +3,8 @@ import COpenBLAS
 import CTensor
 
 /// The host backend: tensors are 64-byte aligned host arrays, GEMMs go to OpenBLAS
-/// `cblas_sgemm`, everything else to the C kernels of `CTensor`.
+/// `cblas_sgemm` split into panels across CTensor's thread pool (`ct_sgemm`; OpenBLAS itself runs
+/// single-threaded), everything else to the C kernels of `CTensor`, row-parallel on the same pool.
 public final class CPUBackend: TensorBackend {
     public let name = "cpu"
     private let counter = AllocationCounter()
@@ -99,8 +100,7 @@ public final class CPUBackend: TensorBackend {
 
     private func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafeMutablePointer<Float>, _ lda: Int,
                        _ b: UnsafeMutablePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+        ct_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
     /// `count` elements from the slice as fp32 holding bf16 values (rounded, or widened from bf16).
@@ -162,7 +162,7 @@ public final class CPUBackend: TensorBackend {
     public func attentionForward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor?, shape s: AttentionShape,
                                  qStart: Int, kvStart: [Int32]?) {
         withOptionalPointer(kvStart) { starts in
-            ct_attention_fwd(f(q), f(k), f(v), f(out), lse.map { f($0) }, starts, s.batch, s.queries, s.queryHeads, s.kvHeads,
+            ct_attention_fwd_parallel(f(q), f(k), f(v), f(out), lse.map { f($0) }, starts, s.batch, s.queries, s.queryHeads, s.kvHeads,
                              s.headDim, s.capacity, qStart, s.scale)
         }
     }
@@ -170,7 +170,7 @@ public final class CPUBackend: TensorBackend {
     public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor,
                                   dq: Tensor, dk: Tensor, dv: Tensor, shape s: AttentionShape, kvStart: [Int32]?) {
         withOptionalPointer(kvStart) { starts in
-            ct_attention_bwd(f(q), f(k), f(v), f(out), f(lse), f(dOut), f(dq), f(dk), f(dv), starts, s.batch, s.queries,
+            ct_attention_bwd_parallel(f(q), f(k), f(v), f(out), f(lse), f(dOut), f(dq), f(dk), f(dv), starts, s.batch, s.queries,
                              s.queryHeads, s.kvHeads, s.headDim, s.scale)
         }
     }

@@ -3,7 +3,10 @@
 (TrainBenchmark.config: vocab 8192, hidden 256, ffn 768, 4 layers, 8 heads / 4 kv heads,
 head_dim 32, tied embeddings), the same batch × seq, the same loss (mean token log-likelihood),
 timed the same way (one warm-up, then N forward and N forward+backward iterations).
-Prints JSON; the ratio rest-shaper/torch is forwardBackwardTokensPerSecond / this one's.
+Prints JSON; the ratio rest-shaper/torch is forwardBackwardTokensPerSecond / this one's
+(`rest-shaper bench train --torch-python PY` runs this script interleaved with its own rounds
+and prints ratio_vs_torch). process_time() counts every thread of the process, as rest-shaper's
+forwardBackwardTokensPerCPUSecond does.
 
   python3 examples/bench/torch_reference.py [--batch 4] [--seq 128] [--iterations 5] [--threads 2]
 Needs torch (not installed in CI)."""
@@ -95,13 +98,14 @@ def main():
     with torch.no_grad():
         for _ in range(a.iterations): m(ids)
     fs = time.perf_counter() - t
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for _ in range(a.iterations): fb()
-    fbs = time.perf_counter() - t
+    fbs, fbc = time.perf_counter() - t, time.process_time() - c
     print(json.dumps({"backend": "torch-cpu", "torch": torch.__version__, "threads": a.threads, "batch": a.batch, "seq": a.seq,
                       "iterations": a.iterations, "parameters": sum(p.numel() for p in m.parameters()),
                       "forwardTokensPerSecond": n * a.iterations / fs,
                       "forwardBackwardTokensPerSecond": n * a.iterations / fbs,
+                      "forwardBackwardTokensPerCPUSecond": n * a.iterations / fbc,
                       "forwardBackwardSecondsPerIteration": fbs / a.iterations}, indent=2, sort_keys=True))
 
 

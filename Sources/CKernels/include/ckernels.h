@@ -7,6 +7,13 @@
 int ck_cpu_has_avx2_fma(void);
 /// Returns 1 when the CPU supports AVX2, FMA and F16C (the fast entropy kernels need all three).
 int ck_cpu_has_avx2_fma_f16c(void);
+/// Returns 1 when the CPU has AVX2/FMA and AVX-512 F, BW, VL, DQ and CD (what OpenBLAS's AVX-512
+/// cores and the AVX-512 kernels here use).
+int ck_cpu_has_avx512(void);
+/// Returns 1 when the CPU also has AVX-512 BF16 (OpenBLAS's Cooperlake core).
+int ck_cpu_has_avx512_bf16(void);
+/// CPU vendor from CPUID: 1 Intel, 2 AMD, 0 other or not x86-64.
+int ck_cpu_vendor(void);
 
 /// Element type codes of a logits tensor (match Swift's LogitsDType).
 enum { CK_DTYPE_F32 = 0, CK_DTYPE_BF16 = 1, CK_DTYPE_F16 = 2 };

@@ -1,9 +1,14 @@
 #ifndef CTENSOR_H
 #define CTENSOR_H
 // Hot CPU kernels of the trainer's CPU backend. Row-major fp32 throughout; the maths of each
-// kernel is stated next to it in ctensor.c. Single-threaded (GEMMs go to OpenBLAS, which threads).
+// kernel is stated next to it in ctensor.c. Row-parallel on the pool of ct_pool.h (which also
+// splits the GEMMs), vectorised for AVX2+FMA with a portable path chosen at run time.
 #include <stddef.h>
 #include <stdint.h>
+
+/// Chooses the AVX2+FMA kernels (when the CPU has them; the default) or the portable ones (tests
+/// check both against a reference). Returns 1 when the vector kernels are in use afterwards.
+int ct_use_vector_kernels(int enabled);
 
 /// y = x * rsqrt(mean(x^2) + eps) * w per row of `dim`; rstd[r] keeps the row's rsqrt.
 void ct_rmsnorm_fwd(const float *x, const float *w, float *y, float *rstd, long rows, long dim, float eps);

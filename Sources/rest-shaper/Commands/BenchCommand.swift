@@ -4,7 +4,8 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks that print JSON (shaping, entropy, train, grpo, http).",
-        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self, BenchGRPOCommand.self, BenchHTTPCommand.self]
+        abstract: "Benchmarks that print JSON (shaping, entropy, train, grpo, tokenizer, http).",
+        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self, BenchGRPOCommand.self,
+                      BenchTokenizerCommand.self, BenchHTTPCommand.self]
     )
 }

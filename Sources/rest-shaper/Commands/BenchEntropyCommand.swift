@@ -72,26 +72,26 @@ struct BenchEntropyCommand: AsyncParsableCommand {
         let dt = c.dtype
         try c.bytes.withUnsafeBytes { raw in
             let asFloats = raw.bindMemory(to: Float.self)
-            var t0 = clock.now, c0 = processCPUSeconds()
+            var t0 = clock.now, c0 = BenchMachine.processCPUSeconds()
             sink += ReadBandwidth.streamSum(asFloats, threads: threads)
             c.tRead = min(c.tRead, entropySeconds(clock.now - t0))
 
-            (t0, c0) = (clock.now, processCPUSeconds())
+            (t0, c0) = (clock.now, BenchMachine.processCPUSeconds())
             let skipped = try c.fast.withUnsafeMutableBufferPointer {
                 try EntropyKernel.entropiesCountingSkips(logits: raw, dtype: dt, rows: rows, vocab: vocab, temperature: temperature,
                                                          threads: threads, kernel: .automatic, into: $0)
             }
             c.tFast = min(c.tFast, entropySeconds(clock.now - t0))
-            c.cFast = min(c.cFast, processCPUSeconds() - c0)
+            c.cFast = min(c.cFast, BenchMachine.processCPUSeconds() - c0)
             c.skippedGroups = skipped
 
-            (t0, c0) = (clock.now, processCPUSeconds())
+            (t0, c0) = (clock.now, BenchMachine.processCPUSeconds())
             try c.plain.withUnsafeMutableBufferPointer {
                 try EntropyKernel.entropies(logits: raw, dtype: dt, rows: rows, vocab: vocab, temperature: temperature,
                                             threads: threads, kernel: .plain, into: $0)
             }
             c.tPlain = min(c.tPlain, entropySeconds(clock.now - t0))
-            c.cPlain = min(c.cPlain, processCPUSeconds() - c0)
+            c.cPlain = min(c.cPlain, BenchMachine.processCPUSeconds() - c0)
         }
     }
 
@@ -113,12 +113,4 @@ struct BenchEntropyCommand: AsyncParsableCommand {
         "max_abs_diff_vs_plain": \(maxDiff), "mean_entropy": \(meanH / Double(rows))}
         """
     }
-}
-
-/// CPU seconds used by this process (all threads): unlike wall time, barely affected by other
-/// processes competing for the cores, so kernel comparisons on a shared machine can use it.
-func processCPUSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

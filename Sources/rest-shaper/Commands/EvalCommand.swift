@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Trainer
 import PyJSON
 import ToolEval
 
@@ -118,6 +119,7 @@ struct EvalBFCLCommand: AsyncParsableCommand {
 
     func run() async throws {
         try common.validateSource()
+        if common.model != nil { _ = BLASCore.processOutcome }  // before any work: it may re-execute the process
         let formatName = format ?? (common.model != nil ? BFCLOutputFormat.qwenFC : .prompt).rawValue
         guard let outputFormat = BFCLOutputFormat(rawValue: formatName) else {
             throw ValidationError("unknown --format '\(formatName)' (prompt, qwen-fc, toolrl)")
@@ -169,6 +171,7 @@ struct EvalAPIBankCommand: AsyncParsableCommand {
 
     func run() async throws {
         try common.validateSource()
+        if common.model != nil { _ = BLASCore.processOutcome }  // before any work: it may re-execute the process
         let directory = data ?? ProcessInfo.processInfo.environment["RESTSHAPER_APIBANK_DIR"] ?? "data/apibank"
         let levels = Set(level.flatMap { $0.split(separator: ",") }.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         let start = Date()
