@@ -18,15 +18,17 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     private var functions: [String: OpaquePointer?] = [:]
     private var scratch: [String: (ptr: UInt64, bytes: Int)] = [:]
     private let counter = AllocationCounter()
+    private let pool: DeviceMemoryPool
 
     public var memory: BackendMemory { counter.snapshot }
     public func resetPeak() { counter.resetPeak() }
 
-    /// Free device memory now plus what this backend's tensors already hold.
+    /// Free device memory now plus what this backend's tensors already hold (and its cache of
+    /// released buffers, which it frees before failing an allocation).
     public var memoryCapacity: (bytes: Int, source: String) {
         var info = (free: 0, total: 0)
         must { info = try driver.memoryInfo() }
-        return (info.free + counter.snapshot.currentBytes,
+        return (info.free + counter.snapshot.currentBytes + pool.cachedBytes,
                 String(format: "device: %.1f GiB free + %.1f GiB held, of %.1f GiB", Double(info.free) / 1_073_741_824,
                        Double(counter.snapshot.currentBytes) / 1_073_741_824, Double(info.total) / 1_073_741_824))
     }
@@ -34,6 +36,7 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     /// Opens device `ordinal`, compiles the kernels for its architecture and loads them.
     public init(device ordinal: Int = 0) throws {
         driver = try CUDADriver()
+        pool = DeviceMemoryPool(driver: driver)
         let dev = try driver.open(device: Int32(ordinal))
         deviceDescription = "\(dev.name) (sm_\(dev.major)\(dev.minor))"
         let nvrtc = try NVRTC()
@@ -95,13 +98,13 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
 
     public func makeTensor(count: Int, dtype: TensorDType) -> Tensor {
         var p: UInt64 = 0
-        let words = (count * dtype.size + 3) / 4, bytes = max(words * 4, 4)
-        must { p = try driver.allocate(bytes: bytes); try driver.zero(p, words: words) }
-        let d = driver, counter = counter
+        let words = (count * dtype.size + 3) / 4, bytes = DeviceMemoryPool.roundedSize(words * 4)
+        must { p = try self.pool.allocate(bytes: bytes); try driver.zero(p, words: words) }
+        let pool = self.pool, counter = counter
         counter.add(bytes)
         return Tensor(count: count, dtype: dtype, address: UnsafeMutableRawPointer(bitPattern: UInt(p))!) { addr in
             counter.remove(bytes)
-            d.release(UInt64(UInt(bitPattern: addr)))
+            pool.recycle(UInt64(UInt(bitPattern: addr)), bytes: bytes)
         }
     }
 

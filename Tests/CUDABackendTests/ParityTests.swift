@@ -18,12 +18,22 @@ import Trainer
     }
 
     /// The same random weights on both backends.
-    static func pair(seed: UInt64) throws -> (Qwen3Model, Qwen3Model) {
-        let cpu = try Qwen3Model(config: config(), backend: CPUBackend())
+    static func pair(seed: UInt64, precision: Precision = .fp32) throws -> (Qwen3Model, Qwen3Model) {
+        let cpu = try Qwen3Model(config: config(), backend: CPUBackend(), precision: precision)
         cpu.randomInit(seed: seed, std: 0.2)
-        let gpu = try Qwen3Model(config: config(), backend: try #require(Self.cuda))
-        for (a, b) in zip(cpu.weights.tensors, gpu.weights.tensors) { gpu.backend.upload(cpu.backend.download(a), to: b) }
+        let gpu = try Qwen3Model(config: config(), backend: try #require(Self.cuda), precision: precision)
+        for (a, b) in zip(cpu.parameters.tensors, gpu.parameters.tensors) { gpu.backend.upload(cpu.backend.download(a), to: b) }
+        gpu.refreshWorkingWeights()
         return (cpu, gpu)
+    }
+
+    /// Random ids, targets and loss coefficients for a `batch × time` pass.
+    static func data(seed: UInt64, batch: Int, time: Int) -> (ids: [Int32], targets: [Int32], coef: [Float]) {
+        let vocab = config().vocabSize
+        var rng = TrainerRNG(seed: seed)
+        let ids = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        let targets = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        return (ids, targets, (0..<batch * time).map { _ in Float(rng.normal()) })
     }
 
     static func maxRelDiff(_ a: [Float], _ b: [Float]) -> Float {
@@ -35,10 +45,7 @@ import Trainer
     func forwardBackwardAndStepMatchCPU() throws {
         let (cpu, gpu) = try Self.pair(seed: 7)
         let batch = 2, time = 9, vocab = Self.config().vocabSize
-        var rng = TrainerRNG(seed: 3)
-        let ids = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
-        let targets = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
-        let coef = (0..<batch * time).map { _ in Float(rng.normal()) }
+        let (ids, targets, coef) = Self.data(seed: 3, batch: batch, time: time)
         var results: [[[Float]]] = []
         for m in [cpu, gpu] {
             let be = m.backend
@@ -164,18 +171,10 @@ import Trainer
     /// round an activation to the neighbouring bf16 value before the next product).
     @Test(.enabled(if: cuda != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"))
     func bf16ForwardBackwardMatchesCPU() throws {
-        let gpuBackend = try #require(Self.cuda)
-        let cpu = try Qwen3Model(config: Self.config(), backend: CPUBackend(), precision: .bf16)
-        cpu.randomInit(seed: 5, std: 0.2)
-        let gpu = try Qwen3Model(config: Self.config(), backend: gpuBackend, precision: .bf16)
-        for (a, b) in zip(cpu.parameters.tensors, gpu.parameters.tensors) { gpu.backend.upload(cpu.backend.download(a), to: b) }
-        gpu.refreshWorkingWeights()
+        let (cpu, gpu) = try Self.pair(seed: 5, precision: .bf16)
         for (a, b) in zip(cpu.weights.tensors, gpu.weights.tensors) { #expect(cpu.backend.download(a) == gpu.backend.download(b)) }
         let batch = 2, time = 9, vocab = Self.config().vocabSize
-        var rng = TrainerRNG(seed: 6)
-        let ids = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
-        let targets = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
-        let coef = (0..<batch * time).map { _ in Float(rng.normal()) }
+        let (ids, targets, coef) = Self.data(seed: 6, batch: batch, time: time)
         var results: [[[Float]]] = []
         for m in [cpu, gpu] {
             let be = m.backend
