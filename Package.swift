@@ -8,7 +8,8 @@
 //           └─> ToolEval
 //   HTTPFront (Pipeline, Wire's error codes, Hummingbird): the HTTP reward front for trainers that
 //     call a remote reward model (OpenRLHF, slime), served beside the Sidecar by `serve --http`.
-//   Trainer (Tokenization, Shaping, Rewards, Entropy, COpenBLAS, CKernels, CTensor) ─> CUDABackend (+ CKernels for bf16)
+//   Trainer (Tokenization, Regions, Shaping, Rewards, Entropy, COpenBLAS, CKernels, CTensor) ─> CUDABackend (+ CKernels for bf16)
+//   Analysis (Entropy: its seeded generator) — metrics logs → statistics and reports
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
 //   Benchmarks (CKernels, Entropy, Tokenization, Trainer, HTTPFront): bench code and seeded synthetic data,
 //     kept out of the library modules; only the CLI and tests import it.
@@ -78,9 +79,10 @@ let package = Package(
         ], swiftSettings: swiftSettings),
 
         // ── Trainer, evaluation ──
-        .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
+        .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
         .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline", "CKernels"], swiftSettings: swiftSettings),
         .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
+        .target(name: "Analysis", dependencies: ["Entropy"], swiftSettings: swiftSettings),
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
 
         // ── Benchmarks: bench measurements and seeded synthetic data (never in a library product) ──
@@ -89,7 +91,7 @@ let package = Package(
         // ── CLI ──
         .executableTarget(name: "rest-shaper", dependencies: [
             "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "Wire", "Capture", "Sidecar", "HTTPFront",
-            "Trainer", "CUDABackend", "ToolEval", "Conformance", "Benchmarks", "PyJSON", "Console",
+            "Trainer", "CUDABackend", "ToolEval", "Conformance", "Benchmarks", "PyJSON", "Console", "Analysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
@@ -109,5 +111,6 @@ let package = Package(
         .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
         .testTarget(name: "ToolEvalTests", dependencies: ["TestSupport", "ToolEval", "Conformance"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -76,6 +76,10 @@ echo "== weights-applied acknowledgement (op applied)"
 "$PY" "$ROOT/examples/python/ack_check.py" "$VECTORS" --endpoint "$ENDPOINT" 2>&1 | tee "$WORK/ack.log" | tail -8
 count "$WORK/ack.log" "ack check"
 
+echo "== multi-turn rows through the sidecar (each turn as its case alone; observations 10 / weight 0)"
+"$PY" -m rest_shaper_client check "$VECTORS" --endpoint "$ENDPOINT" --multi-turn 2>&1 | tee "$WORK/multiturn.log" | tail -5
+count "$WORK/multiturn.log" "multi-turn check"
+
 echo "== load test"
 "$PY" "$ROOT/examples/python/load_test.py" --endpoint "$ENDPOINT" --processes "${SIDECAR_LOAD_PROCESSES:-8}" \
   --batches "${SIDECAR_LOAD_BATCHES:-200}" --oversize-mb 40 2>&1 | tee "$WORK/load.log" | tail -12

@@ -38,6 +38,14 @@ public struct WeightDigest: Sendable, Equatable, Codable {
         }
     }
 
+    /// Adds another batch's parts (rows, tokens and both sums add up).
+    public mutating func add(_ o: WeightDigest) {
+        rows += o.rows; tokens += o.tokens; weightSum += o.weightSum; digest += o.digest
+    }
+
+    /// `self` plus `o` (see ``add(_:)``).
+    public func adding(_ o: WeightDigest) -> WeightDigest { var d = self; d.add(o); return d }
+
     /// Relative tolerance of ``matches(_:)``. Each product w·(k+1) of a float32 weight and an
     /// ordinal below 2^29 is exact in float64, so two honest computations from the same float32
     /// weights differ only by float64 summation order: at most n·2^-53 of the sum, under 1e-9 for

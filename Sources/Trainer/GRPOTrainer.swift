@@ -43,6 +43,11 @@ public struct StepMetrics: Sendable, Codable {
     /// tensors (host memory on the CPU, device memory on a GPU).
     public var peakResidentBytes: Int = 0
     public var peakBackendBytes: Int = 0
+    /// The digest (PROTOCOL.md §`applied`) of the weights as the loss multiplied them in this
+    /// step's first epoch, over every group: what a sidecar trainer would acknowledge.
+    public var appliedWeights: WeightDigest? = nil
+    /// Policy-gradient norm and variance, overall and per region (only with `gradStats` on).
+    public var gradStats: GradientStats? = nil
 }
 
 /// GRPO with ResT token weights: samples `samplesPerPrompt` rollouts per prompt, has the shaping
@@ -167,6 +172,7 @@ public final class GRPOTrainer: @unchecked Sendable {
         for gi in groups.indices {
             let result = try shape(group: groups[gi])
             groups[gi].weights = result.weights
+            groups[gi].categories = result.categories
             groups[gi].advantages = result.advantages
             rewards += result.rewards
             for st in result.status where !st.isOK { m.rolloutErrors[st.code, default: 0] += 1 }
@@ -184,11 +190,19 @@ public final class GRPOTrainer: @unchecked Sendable {
         let tUpdate = Date()
         let update = PolicyUpdate(model: model, reference: reference, config: config, pad: pad)
         var clipped = 0.0, counted = 0.0, klSum = 0.0, trained = 0
+        let gradStats = config.gradStats && (step + 1) % config.gradStatsEvery == 0 ? GradientStatistics(model: model) : nil
         for epoch in 0..<config.ppoEpochs {
             grads.zero(on: model.backend)
-            let tally = try update.accumulate(groups, into: grads)
+            var coefficients = epoch == 0 && gradStats != nil ? groups.map { $0.rollouts.map { [Float](repeating: 0, count: $0.ids.count) } } : []
+            let tally = try update.accumulate(groups, into: grads) { gi, r, offsets, coef in
+                if !coefficients.isEmpty { coefficients[gi][r].replaceSubrange(offsets, with: coef) }
+            }
+            if let gradStats, !coefficients.isEmpty {   // before the optimizer moves the weights
+                try gradStats.add(groups: groups, coefficients: coefficients, pad: pad, invTemperature: update.invTemperature)
+                m.gradStats = gradStats.finish()
+            }
             m.gradNorm = optimizer.step(model: model, grads: grads)
-            if epoch == 0 { m.loss = tally.loss }
+            if epoch == 0 { m.loss = tally.loss; m.appliedWeights = tally.applied }
             clipped += tally.clipped; counted += tally.tokens; klSum += tally.kl; trained += tally.positions
         }
         let updateSeconds = Date().timeIntervalSince(tUpdate)
@@ -223,7 +237,7 @@ public final class GRPOTrainer: @unchecked Sendable {
     }
 
     struct Shaped {
-        var weights: [[Float]]; var rewards: [Float]; var components: [Float]; var advantages: [Float]; var metrics: BatchMetrics
+        var weights: [[Float]]; var categories: [[UInt8]]; var rewards: [Float]; var components: [Float]; var advantages: [Float]; var metrics: BatchMetrics
         var status: [RolloutStatus]
     }
 
@@ -253,11 +267,15 @@ public final class GRPOTrainer: @unchecked Sendable {
             throw TrainerError.data("shaper returned \(res.weights.count) weights / \(res.rewards.count) rewards for a \(n)×\(len) batch")
         }
         let w = g.rollouts.enumerated().map { r, ro in Array(res.weights[(r * len)..<(r * len + ro.ids.count)]) }
+        // Token regions the same way (a shaper that returns none leaves every token `outside`).
+        let cats = g.rollouts.enumerated().map { r, ro in
+            res.categories.count == n * len ? Array(res.categories[(r * len)..<(r * len + ro.ids.count)]) : [UInt8](repeating: 0, count: ro.ids.count)
+        }
         // Group-normalised advantages (GRPO): (r − mean) / (std + 1e-6), unbiased std as torch.std.
         let mean = res.rewards.reduce(0, +) / Float(n)
         let varr = res.rewards.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(max(n - 1, 1))
         let adv = res.rewards.map { ($0 - mean) / (varr.squareRoot() + 1e-6) }
-        return Shaped(weights: w, rewards: res.rewards, components: res.components, advantages: adv, metrics: res.metrics,
+        return Shaped(weights: w, categories: cats, rewards: res.rewards, components: res.components, advantages: adv, metrics: res.metrics,
                       status: res.rolloutStatus)
     }
 }

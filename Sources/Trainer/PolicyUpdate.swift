@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// One prompt's rollouts with what the shaping core made of them: per-token ResT weights and the
 /// group-normalised advantage of each rollout.
@@ -8,12 +9,16 @@ public struct RolloutGroup: Sendable {
     public let rollouts: [Rollout]
     /// `weights[r][t]`: the weight of response token t of rollout r.
     public var weights: [[Float]] = []
+    /// `categories[r][t]`: the region (``Regions/TokenCategory`` raw value) of that token.
+    public var categories: [[UInt8]] = []
     public var advantages: [Float] = []
     /// Σ over the group's response tokens of m·w (+1e-8): the loss's normaliser.
     public var weightSum: Double { 1e-8 + weights.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double($1) } } }
 
-    public init(example: TaskExample, prompt: [Int32], rollouts: [Rollout], weights: [[Float]] = [], advantages: [Float] = []) {
-        self.example = example; self.prompt = prompt; self.rollouts = rollouts; self.weights = weights; self.advantages = advantages
+    public init(example: TaskExample, prompt: [Int32], rollouts: [Rollout], weights: [[Float]] = [], categories: [[UInt8]] = [],
+                advantages: [Float] = []) {
+        self.example = example; self.prompt = prompt; self.rollouts = rollouts; self.weights = weights
+        self.categories = categories; self.advantages = advantages
     }
 }
 
@@ -25,6 +30,9 @@ public struct UpdateTally: Sendable {
     public var kl = 0.0
     /// Positions run through the model (prompt and response, padding included).
     public var positions = 0
+    /// The digest (PROTOCOL.md §`applied`) of the weights the loss multiplied in, taken token by
+    /// token where it multiplies them (the ordinal of a response token is its index t).
+    public var applied = WeightDigest()
 }
 
 /// The GRPO + ResT policy update of one step, as gradient accumulation over micro-batches:
@@ -50,11 +58,13 @@ public struct PolicyUpdate: Sendable {
     }
 
     /// Accumulates the update's gradient into `grads` (which the caller zeroes) and returns the tally.
-    public func accumulate(_ groups: [RolloutGroup], into grads: ParameterSet) throws -> UpdateTally {
+    /// `observe(group, rollout, offsets, coef)` sees every ∂loss/∂log π the backward pass uses.
+    public func accumulate(_ groups: [RolloutGroup], into grads: ParameterSet,
+                           observe: (_ group: Int, _ rollout: Int, _ offsets: Range<Int>, _ coef: [Float]) -> Void = { _, _, _, _ in }) throws -> UpdateTally {
         var tally = UpdateTally()
         let scaleG = 1 / Double(groups.count), eps = config.clipEps, beta = Double(config.klCoef)
         let loss = TokenLoss(model: model, chunkRows: config.execution.headChunk)
-        for g in groups {
+        for (gi, g) in groups.enumerated() {
             let denom = g.weightSum
             let size = microBatch(groupSize: g.rollouts.count)
             for first in stride(from: 0, to: g.rollouts.count, by: size) {
@@ -70,13 +80,16 @@ public struct PolicyUpdate: Sendable {
                 }
                 let pass = try model.forwardHidden(ids: b.inputs, batch: b.batch, time: b.time, recompute: config.execution.recompute)
                 tally.positions += b.batch * b.time
+                tally.applied.rows += rows.count
                 let dHidden = model.backend.makeTensor(count: b.batch * b.time * model.config.hiddenSize)
                 loss.backward(pass, segments: segments, targets: b.targets, invTemperature: invTemperature,
                               dHidden: dHidden, grads: grads) { seg, offsets, logp in
                     let r = rows[seg], a = Double(g.advantages[r])
                     var coef = [Float](repeating: 0, count: offsets.count)
                     for (k, t) in offsets.enumerated() {
-                        let w = Double(g.weights[r][t]) / denom
+                        let applied = Double(g.weights[r][t])
+                        tally.applied.tokens += 1; tally.applied.weightSum += applied; tally.applied.digest += applied * Double(t + 1)
+                        let w = applied / denom
                         let ratio = exp(Double(logp[k]) - Double(g.rollouts[r].logProbs[t]))
                         let clippedRatio = min(max(ratio, 1 - Double(eps)), 1 + Double(eps))
                         let unclippedTerm = ratio * a, clippedTerm = clippedRatio * a
@@ -93,6 +106,7 @@ public struct PolicyUpdate: Sendable {
                         }
                         coef[k] = Float(c * scaleG)
                     }
+                    observe(gi, r, offsets, coef)
                     return coef
                 }
                 model.backward(pass, dHidden: dHidden, into: grads)

@@ -49,6 +49,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var scheduleJSON: String? = nil
 
     public var checkpointEvery: Int = 0
+    /// Per-step policy-gradient norm and variance, overall and per region (``GradientStatistics``);
+    /// off by default: it costs one extra forward pass per rollout and a backward pass per (rollout, region).
+    public var gradStats: Bool = false
+    /// With `gradStats`: compute them on every N-th GRPO step only (1 = every step).
+    public var gradStatsEvery: Int = 1
     /// Resume from this checkpoint folder (written by a previous run).
     public var resumeFrom: String? = nil
 
@@ -61,7 +66,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case modelPath, initModel, task, dataPath, tokenizerPath, syntheticDigits, outputDir, metricsPath, seed, syntheticPrompts
         case warmupSteps, warmupBatch, warmupLR, steps, promptsPerStep, samplesPerPrompt, sampling, stopTokens
         case lr, weightDecay, maxGradNorm, clipEps, ppoEpochs, klCoef, profile, reward, rewardFlags, scheduleJSON
-        case checkpointEvery, resumeFrom, execution
+        case checkpointEvery, resumeFrom, execution, gradStats, gradStatsEvery
     }
 
     public init(from decoder: Decoder) throws {
@@ -86,6 +91,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         rewardFlags = try get(.rewardFlags, d.rewardFlags); scheduleJSON = try c.decodeIfPresent(String.self, forKey: .scheduleJSON)
         checkpointEvery = try get(.checkpointEvery, d.checkpointEvery); resumeFrom = try c.decodeIfPresent(String.self, forKey: .resumeFrom)
         execution = try get(.execution, d.execution)
+        gradStats = try get(.gradStats, d.gradStats); gradStatsEvery = try get(.gradStatsEvery, d.gradStatsEvery)
     }
 
     /// Reads a config file.
@@ -100,7 +106,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Checks values are usable.
     public func validate() throws(TrainerError) {
         guard samplesPerPrompt >= 2 else { throw .invalidConfig("samplesPerPrompt must be ≥ 2 (group-normalised advantages)") }
-        guard promptsPerStep >= 1, steps >= 0, warmupSteps >= 0, ppoEpochs >= 1 else { throw .invalidConfig("counts must be positive") }
+        guard promptsPerStep >= 1, steps >= 0, warmupSteps >= 0, ppoEpochs >= 1, gradStatsEvery >= 1 else { throw .invalidConfig("counts must be positive") }
         guard sampling.maxNewTokens >= 1, sampling.topP > 0, sampling.topP <= 1 else { throw .invalidConfig("bad sampling options") }
         guard ["synthetic", "rlla"].contains(task) else { throw .invalidConfig("task must be synthetic or rlla, not \(task)") }
         if task == "rlla" && dataPath == nil { throw .invalidConfig("task rlla needs dataPath") }

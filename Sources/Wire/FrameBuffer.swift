@@ -122,10 +122,10 @@ public struct IncomingTensors {
         return out
     }
 
-    /// fp32 values (one copy; little-endian host).
-    public func floats(_ d: TensorDescriptor) -> [Float] {
+    /// The tensor's elements as `T`, whose width must be the dtype's (one copy; little-endian host).
+    public func elements<T: BitwiseCopyable>(_ d: TensorDescriptor, as _: T.Type) -> [T] {
         let n = d.elementCount ?? 0
-        return [Float](unsafeUninitializedCapacity: n) { buf, count in
+        return [T](unsafeUninitializedCapacity: n) { buf, count in
             forEachChunk(d) { chunk, at in
                 if chunk.count > 0 { memcpy(buf.baseAddress! + at, chunk.baseAddress!, chunk.count) }
             }
@@ -133,16 +133,11 @@ public struct IncomingTensors {
         }
     }
 
+    /// fp32 values (one copy; little-endian host).
+    public func floats(_ d: TensorDescriptor) -> [Float] { elements(d, as: Float.self) }
+
     /// int32 values (one copy; little-endian host).
-    public func int32s(_ d: TensorDescriptor) -> [Int32] {
-        let n = d.elementCount ?? 0
-        return [Int32](unsafeUninitializedCapacity: n) { buf, count in
-            forEachChunk(d) { chunk, at in
-                if chunk.count > 0 { memcpy(buf.baseAddress! + at, chunk.baseAddress!, chunk.count) }
-            }
-            count = n
-        }
-    }
+    public func int32s(_ d: TensorDescriptor) -> [Int32] { elements(d, as: Int32.self) }
 
     /// Integer-like or float values converted to `Float` (masks).
     public func floatsConverting(_ d: TensorDescriptor) -> [Float] {

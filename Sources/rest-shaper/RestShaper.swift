@@ -17,6 +17,7 @@ struct RestShaper: AsyncParsableCommand {
             EntropyCommand.self,
             EvalCommand.self,
             TrainCommand.self,
+            AnalyzeCommand.self,
             InitModelCommand.self,
             BenchCommand.self,
         ]

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Pipeline
 import Trainer
 
@@ -30,5 +31,18 @@ struct SyntheticFakeShaper: Shaper {
         return ShapeResult(weights: r.mask, rewards: rewards, components: comps,
                            categories: [UInt8](repeating: 0, count: r.mask.count),
                            rolloutStatus: Array(repeating: .ok, count: r.batch), entropies: nil, metrics: BatchMetrics())
+    }
+}
+
+/// Wraps ``SyntheticFakeShaper`` with non-uniform weights (1 + position mod 3 on valid tokens) and
+/// keeps the digest of every batch of weights it hands out, to compare with what the loss applied.
+final class DigestRecordingShaper: Shaper {
+    let handedOut = Mutex<[WeightDigest]>([])
+    func shape(_ r: ShapeRequest) throws -> ShapeResult {
+        var res = try SyntheticFakeShaper().shape(r)
+        res.weights = res.weights.indices.map { r.mask[$0] > 0 ? Float(1 + ($0 % r.length) % 3) : 0 }
+        let d = WeightDigest(weights: res.weights, mask: r.mask, rows: r.batch, length: r.length)
+        handedOut.withLock { $0.append(d) }
+        return res
     }
 }

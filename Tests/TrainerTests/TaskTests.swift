@@ -70,6 +70,28 @@ import Trainer
         }
     }
 
+    /// The digest in the metrics is that of the weights the loss multiplied in, and it equals the
+    /// digest of what the shaper handed out (the trainer maps response weights onto target positions).
+    @Test func metricsRecordTheDigestOfTheAppliedWeights() throws {
+        let v = SyntheticToolTask.vocabulary
+        var cfg = Fx.tinyConfig(); cfg.vocabSize = v.vocabularySize
+        let model = try Fx.randomModel(cfg, seed: 3, std: 0.1)
+        var tc = TrainConfig()
+        tc.warmupSteps = 0; tc.steps = 2; tc.promptsPerStep = 2; tc.samplesPerPrompt = 3
+        tc.sampling = SamplingOptions(temperature: 1, topP: 1, maxNewTokens: 8); tc.initModel = cfg
+        let shaper = DigestRecordingShaper()
+        let trainer = try GRPOTrainer(config: tc, model: model, codec: v, shaper: shaper,
+                                      examples: (0..<8).map { SyntheticToolTask().example($0) })
+        for _ in 0..<2 {
+            let before = shaper.handedOut.withLock { $0.count }
+            let m = try trainer.grpoStep()
+            let sent = shaper.handedOut.withLock { $0[before...].reduce(WeightDigest()) { $0.adding($1) } }
+            let applied = try #require(m.appliedWeights)
+            #expect(sent.matches(applied), "\(sent) vs \(applied)")
+            #expect(applied.weightSum != Double(applied.tokens)) // not the mask: the weights are not all ones
+        }
+    }
+
     /// The whole loop (warm-up, GRPO, metrics JSONL, checkpoint, resume) on a fake shaper.
     @Test func grpoLoopRunsAndResumes() throws {
         let v = SyntheticToolTask.vocabulary
@@ -87,7 +109,12 @@ import Trainer
         #expect(metrics.allSatisfy { $0.loss.isFinite && $0.gradNorm.isFinite })
         let lines = try String(contentsOf: dir.appendingPathComponent("m.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 4)
-        #expect(lines[3].contains("\"rewardMean\""))
+        #expect(lines[3].contains("\"rewardMean\"") && lines[3].contains("\"appliedWeights\""))
+        // uniform weights (the fake's): Σw = tokens, and every step records what its loss applied
+        for m in metrics where m.phase == "grpo" {
+            let d = try #require(m.appliedWeights)
+            #expect(d.rows == 6 && d.tokens > 0 && d.weightSum == Double(d.tokens) && d.digest >= d.weightSum)
+        }
         // Resume into a fresh trainer: same weights and position.
         let model2 = try Qwen3Model(config: cfg, backend: CPUBackend())
         let t2 = try GRPOTrainer(config: tc, model: model2, codec: v, shaper: SyntheticFakeShaper(), examples: examples)

@@ -58,6 +58,15 @@ def use_real_sidecar() -> bool:
 
 from fake_shaper import FakeShaperClient  # noqa: E402
 
+
+def client_stats():
+    """The real sidecar's counters (an empty dict with the fake)."""
+    if not REAL:
+        return {}
+    from rest_shaper_client import Client
+
+    return Client(os.environ["REST_SHAPER_ENDPOINT"]).stats()["stats"]
+
 import rest_verl  # noqa: E402
 from rest_verl import core, plugin  # noqa: E402
 
@@ -245,8 +254,52 @@ def _trainer_step():
                 m = rows[i]["response_mask"].numpy().astype(bool)
                 assert np.allclose(adv[i][m], want[j], atol=1e-5), (adv[i], want[j])
         assert metrics["rest/rollouts"] == 4 and "rest/weights/weighted_fraction" in metrics
+
+        # The actor update: verl's own _update_actor (metric renaming and reduction) around a worker
+        # group that runs the registered 'rest' loss over micro-batches of 2 rows, two epochs, and
+        # returns the loss metrics as verl's engine worker does (mean over micro-batches per mini-batch).
+        # Then the trainer acknowledges the weights to the sidecar from those metrics.
+        from verl.trainer.ppo.core_algos import get_policy_loss_fn
+
+        loss_fn = get_policy_loss_fn("rest")
+        wpad, _ = core.pad_rows(w, 0.0, np.float32)
+        mpad, _ = core.pad_rows([r["response_mask"].numpy() for r in rows], 0, np.int64)
+
+        class WorkerGroup:
+            def update_actor(self, _batch):
+                per_mini = {}
+                g = np.random.default_rng(5)
+                for _epoch in range(2):
+                    micro = []
+                    for idx in np.array_split(g.permutation(4), 2):
+                        t = lambda a: torch.tensor(a[idx], dtype=torch.float32)  # noqa: E731
+                        lp = torch.tensor(g.normal(-1, 0.2, mpad[idx].shape), dtype=torch.float32)
+                        _, mm = loss_fn(lp, lp + 0.01, t(np.ones_like(wpad)), t(mpad).bool(), "token-mean",
+                                        actor_config("rest"), t(wpad))
+                        micro.append(mm)
+                    for k in micro[0]:
+                        per_mini.setdefault(k, []).append(float(np.mean([float(x[k]) for x in micro])))
+                per_mini["mfu"] = [0.0]
+                return {"metrics": per_mini}
+
+        trainer.actor_rollout_wg = WorkerGroup()
+        trainer.config.actor_rollout_ref.actor.update({
+            "ppo_mini_batch_size": 2, "calculate_entropy": False, "entropy_coeff": 0.0, "ppo_epochs": 2,
+            "data_loader_seed": 0, "shuffle": False})
+        trainer.config.actor_rollout_ref.rollout.update({"temperature": 1.0})
+        trainer.config.distillation = None
+        batch.extra_info = {}
+        before = client_stats()
+        trainer._update_actor(batch, metrics)
+        after = client_stats()
+        assert metrics.get("rest/applied_ok") == 1.0 and metrics.get("rest/applied_mismatch") == 0.0, metrics
+        if REAL:
+            assert after["applied_ok"] - before["applied_ok"] >= 1 and after["applied_mismatch"] == 0, (before, after)
+        else:
+            assert FAKES[-1].acks == {"ok": 1, "mismatch": 0, "unknown": 0}, FAKES[-1].acks
         return (f"rm_scores last-token rewards {np.round(scores, 4).tolist()}, advantages "
-                f"{[round(float(a[0]), 4) for a in adv]}, {len(metrics)} rest/ metrics")
+                f"{[round(float(a[0]), 4) for a in adv]}, {len(metrics)} rest/ metrics; weights acknowledged: "
+                f"{'sidecar stats ' + str({k: after[k] for k in ('applied_ok', 'applied_mismatch')}) if REAL else FAKES[-1].acks}")
     finally:
         try:
             tq.close()

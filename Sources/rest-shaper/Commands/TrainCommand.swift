@@ -22,6 +22,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Memory limit for the memory plan, GiB (default: physical memory / free device memory).") var memoryLimit: Double?
     @Flag(help: "Print the memory plan and exit without training.") var planOnly = false
     @OptionGroup var progress: ProgressOptions
+    @Flag(help: "Write per-step policy-gradient norm and variance, overall and per region (config key gradStats; slower).")
+    var gradStats = false
 
     func run() async throws {
         let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -33,6 +35,7 @@ struct TrainCommand: AsyncParsableCommand {
         if let precision { c.execution.precision = precision }
         if recompute { c.execution.recompute = true }
         if let memoryLimit { c.execution.memoryLimitGiB = memoryLimit }
+        if gradStats { c.gradStats = true }
         // The memory plan, before any weight is allocated: printed, and a run that cannot fit is refused.
         var planned: MemoryPlan?
         let checkPlan: (ModelConfig, TextCodec, [TaskExample]) throws -> Void = { model, codec, examples in
@@ -45,6 +48,8 @@ struct TrainCommand: AsyncParsableCommand {
         // The bar appears before the model is built, so a person sees the run start at once.
         let meter = progress.meter("train", total: c.warmupSteps + c.steps, unit: .items("steps"))
         meter.update(0, note: "setting up (\(TrainReport.profile(c.profile)), \(be.name))")
+        // on stderr even with --quiet: a baseline run must never be read as a ResT run
+        if let banner = TrainReport.uniformBanner(c.profile) { FileHandle.standardError.write(Data((banner + "\n").utf8)) }
         let setup = try TrainingSetup(config: c, backend: be, beforeAllocating: checkPlan)
         let trainer = try GRPOTrainer(config: c, model: setup.model, codec: setup.codec, shaper: setup.shaper, examples: setup.examples)
         if let r = c.resumeFrom { try trainer.resume(from: URL(fileURLWithPath: r)) }

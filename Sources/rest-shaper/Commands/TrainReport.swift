@@ -10,6 +10,13 @@ enum TrainReport {
         name == "uniform" ? "profile UNIFORM (baseline: w = mask, no ResT)" : "profile \(name)"
     }
 
+    /// The line `train` prints before anything else when the weights are all ones: a baseline run
+    /// must never be mistaken for a ResT run (nil for the other profiles).
+    static func uniformBanner(_ profile: String) -> String? {
+        guard profile == "uniform" else { return nil }
+        return "BASELINE RUN: profile uniform, every valid response token weighs 1 (w = mask). This is plain GRPO, not ResT; use --profile aligned for ResT."
+    }
+
     /// One report line: step, reward mean and its format/correctness parts, loss, KL, grad norm,
     /// weighted-token fraction, tokens/s, profile (warm-up steps: loss, grad norm, tokens/s).
     /// `klOn`: false when the config has no KL term.

@@ -97,6 +97,11 @@ def _require_weights(rollout_is_weights: torch.Tensor | None, response_mask: tor
     return rollout_is_weights.detach()
 
 
+def _applied_metrics(w: torch.Tensor, response_mask: torch.Tensor) -> dict[str, float]:
+    """Digest parts of ``w``, the very tensor handed to verl's vanilla loss as the per-token factor."""
+    return core.applied_loss_metrics(w.detach().to("cpu", torch.float64).numpy(), response_mask.detach().cpu().numpy())
+
+
 # --------------------------------------------------------------------------- policy losses
 
 
@@ -128,6 +133,7 @@ def compute_policy_loss_rest(
     scale = core.micro_batch_scale(response_mask.shape[0], dp_size, info.get("global_batch_size"))
     loss = core.rest_ratio(token_sum / dp_size, weight_sum, scale)
     metrics["actor/rest_weight_sum"] = float(weight_sum.detach().item())
+    metrics.update(_applied_metrics(w, response_mask))
     return loss, metrics
 
 
@@ -148,7 +154,9 @@ def compute_policy_loss_rest_global(
     sum(l*m*w)/sum(m*w) over the batch, invariant to micro-batching and data parallelism.
     """
     w = _require_weights(rollout_is_weights, response_mask)
-    return compute_policy_loss_vanilla(old_log_prob, log_prob, advantages, response_mask, "token-mean", config, w)
+    loss, metrics = compute_policy_loss_vanilla(old_log_prob, log_prob, advantages, response_mask, "token-mean", config, w)
+    metrics.update(_applied_metrics(w, response_mask))
+    return loss, metrics
 
 
 # --------------------------------------------------------------------------- trainer step
@@ -159,6 +167,8 @@ class RestShapingMixin:
 
     _rest_settings: core.RestSettings | None = None
     _rest_client: Any = None
+    _rest_pending: tuple | None = None  # (reply id, rows, weight scale) of the step's shape reply
+    _rest_verdicts: dict | None = None
 
     def _rest_setup(self) -> None:
         if self._rest_settings is not None:
@@ -201,16 +211,45 @@ class RestShapingMixin:
         if settings.reward_mode != "replace":
             fields.append("rm_scores")
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
-        fetched, metrics = shape_fetched_batch(
+        fetched, metrics, step_out = shape_fetched_batch(
             data, self._rest_client, settings, step=int(self.global_steps), loss_mode=self._rest_loss_mode
         )
         tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id, fields=fetched)
+        self._rest_pending = (step_out.reply_id, step_out.rows, step_out.weight_scale)
         return metrics
+
+    def _update_actor(self, batch, metrics: dict):
+        out = super()._update_actor(batch, metrics)
+        metrics.update(self._rest_acknowledge(metrics))
+        return out
+
+    def _rest_acknowledge(self, metrics: dict) -> dict[str, float]:
+        """Sends ``applied`` for the step's shape reply, with the digest the policy loss computed
+        from the weights it multiplied in (reported through verl's actor metrics)."""
+        pending, self._rest_pending = self._rest_pending, None
+        if pending is None or pending[0] is None:
+            return {}
+        reply_id, rows, scale = pending
+        means = {k: float(v) for key, v in metrics.items() for k in core.APPLIED_KEYS if key.endswith(k)}
+        verdicts = self._rest_verdicts = self._rest_verdicts or {"ok": 0, "mismatch": 0, "unknown": 0, "missing": 0}
+        try:
+            digest = core.applied_from_loss_means(means, rows, scale)
+        except core.RestIntegrationError as e:
+            logger.warning("rest-shaper: not acknowledging reply %s: %s", reply_id, e)
+            verdicts["missing"] += 1
+        else:
+            verdict = self._rest_client.applied(reply_id, digest=digest)
+            result = str((verdict or {}).get("result", "unknown"))
+            verdicts[result] = verdicts.get(result, 0) + 1
+            if result != "ok":
+                logger.warning("rest-shaper: sidecar answered %s to applied(%s): %s", result, reply_id,
+                               (verdict or {}).get("message", ""))
+        return {f"rest/applied_{k}": float(v) for k, v in verdicts.items()}
 
 
 def shape_fetched_batch(
     data: Any, client: Any, settings: core.RestSettings, step: int, loss_mode: str
-) -> tuple[TensorDict, dict[str, float]]:
+) -> tuple[TensorDict, dict[str, float], core.StepOutput]:
     """The trainer step on a TransferQueue TensorDict; returns the fields to write back."""
     rows = {
         "responses": _rows(data["responses"]),
@@ -229,7 +268,7 @@ def shape_fetched_batch(
         },
         batch_size=len(rows["responses"]),
     )
-    return out, step_out.metrics
+    return out, step_out.metrics, step_out
 
 
 @register_trainer("rest_sync")
@@ -277,16 +316,26 @@ class RestRewardManager(RewardManagerBase):
         length = response_ids.shape[-1]
         valid = int(data_item.batch["attention_mask"][-length:].sum())
         ids = response_ids[:valid].detach().cpu().numpy()
-        gt = core.extract_ground_truths([data_item.non_tensor_batch["reward_model"]], self.settings.ground_truth_key)
+        # The agent loop's response_mask as is (0 on tool-response tokens: a multi-turn rollout).
+        if "response_mask" in data_item.batch.keys():
+            mask = data_item.batch["response_mask"][:valid].detach().cpu().numpy()
+        else:
+            mask = np.ones_like(ids, dtype=np.uint8)
+        reward_model = data_item.non_tensor_batch["reward_model"]
+        gt = core.extract_ground_truths([reward_model], self.settings.ground_truth_key)
         step = data_item.non_tensor_batch.get("global_steps", 0)
         shaped = core.shape_rollouts(
             self._client(),
             [ids],
-            [np.ones_like(ids, dtype=np.uint8)],
+            [mask],
             gt,
             int(step or 0),
             pad_token_id=self.settings.pad_token_id or 0,
-            options=self.settings.options,
+            # these single-rollout weights are never used: not computed, and not awaited by the sidecar
+            options={**self.settings.options, "compute_weights": False},
+            turn_ground_truths=core.extract_turn_ground_truths(
+                [reward_model], [mask], self.settings.turn_ground_truth_key, self.settings.ground_truth_key
+            ),
         )
         extra = {f"rest_{n}": float(v) for n, v in zip(core.COMPONENT_NAMES, shaped.components[0])}
         extra["rest_ok"] = float(shaped.failed == 0)
