@@ -8,7 +8,7 @@
 //           └─> ToolEval
 //   HTTPFront (Pipeline, Wire's error codes, WorkQueue, Hummingbird): the HTTP reward front for trainers that
 //     call a remote reward model (OpenRLHF, slime), served beside the Sidecar by `serve --http`.
-//   Trainer (Tokenization, Regions, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
+//   Trainer (Tokenization, Regions, Shaping, Rewards, Entropy, COpenBLAS, CKernels, CTensor) ─> CUDABackend (+ CKernels for bf16)
 //   Analysis (Entropy: its seeded generator) — metrics logs → statistics and reports
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
 //   Benchmarks (CKernels, Entropy, Tokenization, Trainer, HTTPFront): bench code and seeded synthetic data,
@@ -83,7 +83,7 @@ let package = Package(
 
         // ── Trainer, evaluation ──
         .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
-        .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline"], swiftSettings: swiftSettings),
+        .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline", "CKernels"], swiftSettings: swiftSettings),
         .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
         .target(name: "Analysis", dependencies: ["Entropy"], swiftSettings: swiftSettings),
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
