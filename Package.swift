@@ -6,14 +6,15 @@
 //           ├─> Rewards ───────────────────────────┼─> Pipeline ─> Wire ─> Capture ─> Sidecar
 //           │   CKernels ─> Entropy ───────────────┘
 //           └─> ToolEval
-//   HTTPFront (Pipeline, Wire's error codes, Hummingbird): the HTTP reward front for trainers that
+//   HTTPFront (Pipeline, Wire's error codes, WorkQueue, Hummingbird): the HTTP reward front for trainers that
 //     call a remote reward model (OpenRLHF, slime), served beside the Sidecar by `serve --http`.
-//   Trainer (Tokenization, Regions, Shaping, Rewards, Entropy, COpenBLAS, CTensor)
+//   Trainer (Tokenization, Regions, Shaping, Rewards, Entropy, COpenBLAS, CKernels, CTensor) ─> CUDABackend (+ CKernels for bf16)
 //   Analysis (Entropy: its seeded generator) — metrics logs → statistics and reports
 //   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
 //   Benchmarks (CKernels, Entropy, Tokenization, Trainer, HTTPFront): bench code and seeded synthetic data,
 //     kept out of the library modules; only the CLI and tests import it.
 //   Console (progress, terminal; no dependencies: library modules report through callbacks)
+//   WorkQueue (the one bounded work queue; swift-collections' Deque) ─> Capture, Sidecar
 //   Sidecar's counters: swift-prometheus (ServerMetrics)
 //   rest-shaper (CLI, swift-argument-parser) on top of everything.
 import PackageDescription
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -59,8 +61,9 @@ let package = Package(
 
         // ── Sidecar ──
         .target(name: "Wire", dependencies: ["CCJSON", "Pipeline"], swiftSettings: swiftSettings),
-        .target(name: "Capture", dependencies: ["Wire"], swiftSettings: swiftSettings),
-        .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", .product(name: "Logging", package: "swift-log"),
+        .target(name: "WorkQueue", dependencies: [.product(name: "DequeModule", package: "swift-collections")], swiftSettings: swiftSettings),
+        .target(name: "Capture", dependencies: ["Wire", "WorkQueue"], swiftSettings: swiftSettings),
+        .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", "Shaping", "WorkQueue", .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "Prometheus", package: "swift-prometheus")], swiftSettings: swiftSettings),
 
         // ── People watching long work: progress lines and bars, terminal queries ──
@@ -68,7 +71,7 @@ let package = Package(
 
         // ── HTTP reward front (OpenRLHF / slime remote reward model) ──
         .target(name: "HTTPFront", dependencies: [
-            "Pipeline", "Wire", "PyJSON",
+            "Pipeline", "Wire", "WorkQueue", "PyJSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -80,7 +83,7 @@ let package = Package(
 
         // ── Trainer, evaluation ──
         .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
-        .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline"], swiftSettings: swiftSettings),
+        .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline", "CKernels"], swiftSettings: swiftSettings),
         .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
         .target(name: "Analysis", dependencies: ["Entropy"], swiftSettings: swiftSettings),
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
@@ -105,7 +108,7 @@ let package = Package(
         .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy", "Benchmarks"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Shaping", "Tokenization", "Benchmarks"]),
-        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", "WorkQueue", "Entropy", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPFrontTests", dependencies: ["TestSupport", "HTTPFront", "Pipeline", "Rewards", "PyJSON"]),
         .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer", "CTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),

@@ -16,13 +16,17 @@ if [ -z "$BIN" ]; then
 fi
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"   # the tests run from other folders
 export REST_SHAPER_BIN="$BIN"
-PY="$ROOT/.venv/bin/python"
-[ -x "$PY" ] || PY=python3
-"$PY" -c "import pytest" || { echo "pytest is missing (scripts/setup.sh installs it into .venv)"; exit 1; }
-
 PASSED=0; FAILED=0
 WORK="$(mktemp -d /tmp/rest-shaper-ci-http.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
+
+# pytest for the tests; numpy and pyzmq for the Python client, which reads the ZeroMQ side's stats.
+PY="$ROOT/.venv/bin/python"
+if ! { [ -x "$PY" ] && "$PY" -c "import pytest, numpy, zmq" 2>/dev/null; }; then
+  python3 -m venv "$WORK/venv" && PY="$WORK/venv/bin/python" && "$PY" -m pip install -q numpy pyzmq pytest \
+    || { echo "cannot create the venv"; exit 1; }
+fi
+export PYTHONPATH="$ROOT/examples/python${PYTHONPATH:+:$PYTHONPATH}"   # rest_shaper_client
 
 # pytest's summary line `N passed[, M failed]`; a run that collected nothing or crashed counts as failed.
 run_pytest() {

@@ -4,8 +4,9 @@
 #   1. swift test -c release          unit, golden-vector and conformance tests (Swift Testing)
 #   2. conformance on the vendored reference files through the CLI
 #   3. the sidecar end to end: Python client check, load test, SIGTERM drain, capture replay
-#   3b. a person's view: `top --once` against a server, progress on a pseudo-terminal / --quiet / a log
-#   3c. the HTTP reward front end to end: OpenRLHF and slime payloads, load, malformed requests, drain
+#   3b. the sidecar fuzzer: 20,000 mutated messages with checked controls against a fresh server
+#   3c. a person's view: `top --once` against a server, progress on a pseudo-terminal / --quiet / a log
+#   3d. the HTTP reward front end to end: OpenRLHF and slime payloads, load, malformed requests, drain
 #   4. the VERL and TRL integration tests (numpy fakes)
 #   5. OpenBLAS core selection end to end, gradient checks with the selected core
 set -uo pipefail
@@ -37,9 +38,12 @@ conformance_all() {
   return $rc
 }
 
-stage "swift test -c release" swift test -c release
+# No test uses @testable: without testable imports the test build reuses the release build above
+# instead of recompiling every module and dependency with other flags (minutes on 2 cores).
+stage "swift test -c release" swift test -c release --disable-testable-imports
 stage "conformance (CLI)" conformance_all
 stage "sidecar end to end" scripts/ci_sidecar.sh "$BIN"
+stage "sidecar fuzz (20,000 messages)" scripts/fuzz_sidecar.sh 20000 "$BIN"
 stage "console: top, progress" scripts/ci_console.sh "$BIN"
 stage "HTTP front end to end" scripts/ci_http.sh "$BIN"
 stage "VERL/TRL integration tests" make -C examples test-integrations

@@ -1,5 +1,8 @@
 import Dispatch
 import HTTPFront
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipeline
 import PyJSON
 import Synchronization
@@ -11,6 +14,11 @@ import Synchronization
 /// Both sides score the same batches with the same engine. The HTTP side adds what a trainer
 /// pays: JSON encoding and parsing on both ends, loopback TCP, the admission gate and the hop to a
 /// worker thread. Clients run in this process, on the same cores as the server.
+///
+/// The two sides alternate in `rounds` short slices (HTTP, in-process, HTTP, …) so that load from
+/// other processes falls on both alike; besides wall-clock rates, each side's process CPU time
+/// per row is reported (the HTTP side's includes its clients' work), which other processes'
+/// load disturbs far less.
 public enum HTTPBenchmark {
     /// One measured configuration.
     public struct Scenario: Sendable {
@@ -28,6 +36,9 @@ public enum HTTPBenchmark {
         public var inProcessRowsPerSecond: Double
         /// HTTP rows/s ÷ in-process rows/s.
         public var ratioVsInProcess: Double
+        /// Process CPU µs per row scored: over HTTP (clients included) and in-process.
+        public var cpuMicrosPerRow: Double
+        public var inProcessCPUMicrosPerRow: Double
 
         public var json: JSONValue {
             .object(JSONObject([
@@ -37,6 +48,9 @@ public enum HTTPBenchmark {
                 ("p99_ms", .double(round3(p99Millis))), ("in_process_callers", .int(inProcessCallers)),
                 ("in_process_rows_per_s", .double(round3(inProcessRowsPerSecond))),
                 ("ratio_vs_in_process", .double(round3(ratioVsInProcess))),
+                ("cpu_us_per_row", .double(round3(cpuMicrosPerRow))),
+                ("in_process_cpu_us_per_row", .double(round3(inProcessCPUMicrosPerRow))),
+                ("cpu_ratio_vs_in_process", .double(cpuMicrosPerRow > 0 ? round3(inProcessCPUMicrosPerRow / cpuMicrosPerRow) : 0)),
             ]))
         }
     }
@@ -62,9 +76,10 @@ public enum HTTPBenchmark {
         }
     }
 
-    /// Measures every (clients, batch) pair for `seconds` each against a front started here.
+    /// Measures every (clients, batch) pair for `seconds` on each side, in `rounds` alternating
+    /// slices, against a front started here.
     public static func run(engine: ShapingEngine, config: HTTPFrontConfig, clients: [Int], batches: [Int],
-                           seconds: Double) async throws -> [Scenario] {
+                           seconds: Double, rounds: Int = 4) async throws -> [Scenario] {
         let front = try HTTPFront(config: config, engine: engine, metrics: NoMetrics())
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -86,11 +101,14 @@ public enum HTTPBenchmark {
                                                          ("labels", .array(r.groundTruths.map { .string($0) }))])))
                     }
                     for n in clients {
-                        var s = try await overHTTP(port: port, bodies: bodies, batch: batch, clients: n, seconds: seconds)
-                        s.inProcessCallers = n == 1 ? 1 : min(n, config.workers)
-                        s.inProcessRowsPerSecond = inProcess(engine, requests, callers: s.inProcessCallers, seconds: seconds)
-                        s.ratioVsInProcess = s.inProcessRowsPerSecond > 0 ? s.rowsPerSecond / s.inProcessRowsPerSecond : 0
-                        out.append(s)
+                        let callers = n == 1 ? 1 : min(n, config.workers)
+                        let slice = seconds / Double(max(1, rounds))
+                        var http = Slice(), local = Slice()
+                        for _ in 0..<max(1, rounds) {
+                            http.add(try await overHTTP(port: port, bodies: bodies, batch: batch, clients: n, seconds: slice))
+                            local.add(inProcess(engine, requests, callers: callers, seconds: slice))
+                        }
+                        out.append(http.scenario(clients: n, batch: batch, callers: callers, inProcess: local))
                     }
                 }
             } catch {
@@ -102,46 +120,70 @@ public enum HTTPBenchmark {
         }
     }
 
-    static func overHTTP(port: Int, bodies: [String], batch: Int, clients: Int, seconds: Double) async throws -> Scenario {
-        let start = now()
+    /// What one side measured over its slices.
+    struct Slice {
+        var latencies: [UInt64] = []
+        var errors = 0
+        var rows = 0
+        var wallNanos: UInt64 = 0
+        var cpuMicros = 0
+
+        mutating func add(_ other: Slice) {
+            latencies += other.latencies; errors += other.errors; rows += other.rows
+            wallNanos += other.wallNanos; cpuMicros += other.cpuMicros
+        }
+
+        var seconds: Double { Double(wallNanos) / 1e9 }
+        var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
+        var cpuPerRow: Double { rows > 0 ? Double(cpuMicros) / Double(rows) : 0 }
+
+        func scenario(clients: Int, batch: Int, callers: Int, inProcess local: Slice) -> Scenario {
+            let sorted = latencies.sorted()
+            func quantile(_ q: Double) -> Double {
+                sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.down)))]) / 1e6
+            }
+            return Scenario(clients: clients, batch: batch, requests: sorted.count, errors: errors, seconds: seconds,
+                            requestsPerSecond: seconds > 0 ? Double(sorted.count) / seconds : 0, rowsPerSecond: rowsPerSecond,
+                            p50Millis: quantile(0.5), p99Millis: quantile(0.99), inProcessCallers: callers,
+                            inProcessRowsPerSecond: local.rowsPerSecond,
+                            ratioVsInProcess: local.rowsPerSecond > 0 ? rowsPerSecond / local.rowsPerSecond : 0,
+                            cpuMicrosPerRow: cpuPerRow, inProcessCPUMicrosPerRow: local.cpuPerRow)
+        }
+    }
+
+    /// `clients` keep-alive connections posting OpenRLHF batches back to back for `seconds`.
+    static func overHTTP(port: Int, bodies: [String], batch: Int, clients: Int, seconds: Double) async throws -> Slice {
+        let (start, cpu0) = (now(), cpuMicros())
         let deadline = start + UInt64(seconds * 1e9)
-        let results = try await withThrowingTaskGroup(of: ([UInt64], Int).self) { group in
+        var slice = try await withThrowingTaskGroup(of: Slice.self) { group in
             for c in 0..<clients {
                 group.addTask {
                     try await HTTPFrontClient.withConnection(host: "127.0.0.1", port: port) { conn in
-                        var latencies: [UInt64] = []
-                        var errors = 0
+                        var s = Slice()
                         var k = c
                         while now() < deadline {
                             let t0 = now()
                             let r = try await conn.post("/openrlhf/get_reward?step=0", json: bodies[k % bodies.count])
-                            latencies.append(now() - t0)
-                            if r.status != 200 { errors += 1 }
+                            s.latencies.append(now() - t0)
+                            if r.status == 200 { s.rows += batch } else { s.errors += 1 }
                             k += 1
                         }
-                        return (latencies, errors)
+                        return s
                     }
                 }
             }
-            var all: ([UInt64], Int) = ([], 0)
-            for try await r in group { all.0 += r.0; all.1 += r.1 }
+            var all = Slice()
+            for try await r in group { all.add(r) }
             return all
         }
-        let elapsed = Double(now() - start) / 1e9
-        let sorted = results.0.sorted()
-        func quantile(_ q: Double) -> Double {
-            sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.down)))]) / 1e6
-        }
-        let ok = sorted.count - results.1
-        return Scenario(clients: clients, batch: batch, requests: sorted.count, errors: results.1, seconds: elapsed,
-                        requestsPerSecond: Double(sorted.count) / elapsed, rowsPerSecond: Double(ok * batch) / elapsed,
-                        p50Millis: quantile(0.5), p99Millis: quantile(0.99), inProcessCallers: 0,
-                        inProcessRowsPerSecond: 0, ratioVsInProcess: 0)
+        slice.wallNanos = now() - start
+        slice.cpuMicros = cpuMicros() - cpu0
+        return slice
     }
 
-    /// Rows per second of `scoreTexts` on the same batches, from `callers` threads at once.
-    static func inProcess(_ engine: ShapingEngine, _ requests: [TextRewardRequest], callers: Int, seconds: Double) -> Double {
-        let start = now()
+    /// `scoreTexts` on the same batches, from `callers` threads at once, for `seconds`.
+    static func inProcess(_ engine: ShapingEngine, _ requests: [TextRewardRequest], callers: Int, seconds: Double) -> Slice {
+        let (start, cpu0) = (now(), cpuMicros())
         let deadline = start + UInt64(seconds * 1e9)
         let rows = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: callers) { c in
@@ -152,7 +194,22 @@ public enum HTTPBenchmark {
                 k += 1
             }
         }
-        return Double(rows.load(ordering: .relaxed)) / (Double(now() - start) / 1e9)
+        var s = Slice()
+        s.rows = rows.load(ordering: .relaxed)
+        s.wallNanos = now() - start
+        s.cpuMicros = cpuMicros() - cpu0
+        return s
+    }
+
+    /// User + system CPU time of this process, µs.
+    static func cpuMicros() -> Int {
+        #if canImport(Glibc)
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return (Int(u.ru_utime.tv_sec) + Int(u.ru_stime.tv_sec)) * 1_000_000 + Int(u.ru_utime.tv_usec) + Int(u.ru_stime.tv_usec)
+        #else
+        return 0
+        #endif
     }
 
     private struct NoMetrics: HTTPFrontMetrics {

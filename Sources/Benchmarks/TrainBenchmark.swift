@@ -23,6 +23,8 @@ public enum TrainBenchmark {
         /// Forward+backward tokens per CPU-second of the whole process (all threads, spinning
         /// included): the efficiency figure, less sensitive than wall time to a loaded machine.
         public var forwardBackwardTokensPerCPUSecond: Double
+        /// Threads of the CPU pool (0 on the GPU).
+        public var threads: Int
         /// OpenBLAS's core in this process (`openblas_get_corename()`; "n/a" on the GPU).
         public var blasCore: String
         /// How that core was chosen (``BLASCore/Outcome``).
@@ -30,7 +32,7 @@ public enum TrainBenchmark {
 
         enum CodingKeys: String, CodingKey {
             case backend, batch, seq, iterations, parameters, forwardTokensPerSecond, forwardBackwardTokensPerSecond
-            case forwardBackwardSecondsPerIteration, forwardBackwardTokensPerCPUSecond
+            case forwardBackwardSecondsPerIteration, forwardBackwardTokensPerCPUSecond, threads
             case blasCore = "blas_core", blasSelection = "blas_selection"
         }
     }
@@ -78,7 +80,7 @@ public enum TrainBenchmark {
                       forwardTokensPerSecond: Double(n * iterations) / fs,
                       forwardBackwardTokensPerSecond: Double(n * iterations) / fb,
                       forwardBackwardSecondsPerIteration: fb / Double(iterations),
-                      forwardBackwardTokensPerCPUSecond: Double(n * iterations) / fbCPU,
+                      forwardBackwardTokensPerCPUSecond: Double(n * iterations) / fbCPU, threads: onCPU ? CPUBackend.threads : 0,
                       blasCore: onCPU ? BLASCore.loadedCore : "n/a", blasSelection: onCPU ? BLASCore.processOutcome : nil)
     }
 }

@@ -21,3 +21,24 @@ float ck_f16_to_f32(uint16_t h) {
     float v = (float)man * 0x1p-24f;
     return sign ? -v : v;
 }
+
+// float32 → bf16 with round-to-nearest-even (as PyTorch and CUDA's __float2bfloat16_rn):
+// add 0x7fff plus the lowest kept bit, keep the top 16 bits; NaN stays a (quiet) NaN.
+uint16_t ck_f32_to_bf16(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+void ck_f32_to_bf16_array(const float *src, uint16_t *dst, long n) {
+    for (long i = 0; i < n; i++) dst[i] = ck_f32_to_bf16(src[i]);
+}
+
+void ck_bf16_to_f32_array(const uint16_t *src, float *dst, long n) {
+    for (long i = 0; i < n; i++) dst[i] = u2f((uint32_t)src[i] << 16);
+}
+
+void ck_round_to_bf16_array(const float *src, float *dst, long n) {
+    for (long i = 0; i < n; i++) dst[i] = u2f((uint32_t)ck_f32_to_bf16(src[i]) << 16);
+}

@@ -44,6 +44,15 @@ extension CUDAKernels {
         for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(RS_FULL, v, o);
         return v;
     }
+    // Rows t0 ..< t0+n of two [rows][hd] blocks into padded [n][hd+1] shared tiles (the whole block
+    // loads; the caller synchronises before and after).
+    __device__ __forceinline__ void rs_load_tiles(float *ta, float *tb, const float *a, const float *b, long t0, long n, long hd) {
+        for (long e = threadIdx.x; e < n * hd; e += blockDim.x) {
+            long j = e / hd, d = e % hd;
+            ta[j * (hd + 1) + d] = a[(t0 + j) * hd + d];
+            tb[j * (hd + 1) + d] = b[(t0 + j) * hd + d];
+        }
+    }
 
     extern "C" __global__ void rs_attention_fwd(const float *q, const float *k, const float *v, float *out, float *lse,
                                                 const int *kvstart, long Tq, long Hq, long Hkv, long hd, long cap,
@@ -74,11 +83,7 @@ extension CUDAKernels {
         for (long t0 = s0; t0 <= blockLast; t0 += KT) {
             long n = blockLast - t0 + 1 < KT ? blockLast - t0 + 1 : KT;
             __syncthreads();
-            for (long e = threadIdx.x; e < n * hd; e += blockDim.x) {
-                long j = e / hd, d = e % hd;
-                ks[j * (hd + 1) + d] = kb[(t0 + j) * hd + d];
-                vs[j * (hd + 1) + d] = vb[(t0 + j) * hd + d];
-            }
+            rs_load_tiles(ks, vs, kb, vb, t0, n, hd);
             __syncthreads();
             if (!active || myLast < t0) continue;
             long ni = myLast - t0 + 1 < n ? myLast - t0 + 1 : n;
@@ -156,11 +161,7 @@ extension CUDAKernels {
         for (long t0 = s0; t0 <= lastQ; t0 += KT) {
             long n = lastQ - t0 + 1 < KT ? lastQ - t0 + 1 : KT;
             __syncthreads();
-            for (long e = threadIdx.x; e < n * hd; e += blockDim.x) {
-                long j = e / hd, d = e % hd;
-                ks[j * (hd + 1) + d] = kb[(t0 + j) * hd + d];
-                vs[j * (hd + 1) + d] = vb[(t0 + j) * hd + d];
-            }
+            rs_load_tiles(ks, vs, kb, vb, t0, n, hd);
             __syncthreads();
             if (!active || i < t0) continue;
             long ni = i - t0 + 1 < n ? i - t0 + 1 : n;

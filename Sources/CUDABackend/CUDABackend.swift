@@ -1,3 +1,5 @@
+import CKernels
+import Foundation
 import Trainer
 
 /// The trainer's ``TensorBackend`` on an NVIDIA GPU: kernels compiled at run time by NVRTC from
@@ -16,12 +18,25 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     private var functions: [String: OpaquePointer?] = [:]
     private var scratch: [String: (ptr: UInt64, bytes: Int)] = [:]
     private let counter = AllocationCounter()
+    private let pool: DeviceMemoryPool
 
     public var memory: BackendMemory { counter.snapshot }
+    public func resetPeak() { counter.resetPeak() }
+
+    /// Free device memory now plus what this backend's tensors already hold (and its cache of
+    /// released buffers, which it frees before failing an allocation).
+    public var memoryCapacity: (bytes: Int, source: String) {
+        var info = (free: 0, total: 0)
+        must { info = try driver.memoryInfo() }
+        return (info.free + counter.snapshot.currentBytes + pool.cachedBytes,
+                String(format: "device: %.1f GiB free + %.1f GiB held, of %.1f GiB", Double(info.free) / 1_073_741_824,
+                       Double(counter.snapshot.currentBytes) / 1_073_741_824, Double(info.total) / 1_073_741_824))
+    }
 
     /// Opens device `ordinal`, compiles the kernels for its architecture and loads them.
     public init(device ordinal: Int = 0) throws {
         driver = try CUDADriver()
+        pool = DeviceMemoryPool(driver: driver)
         let dev = try driver.open(device: Int32(ordinal))
         deviceDescription = "\(dev.name) (sm_\(dev.major)\(dev.minor))"
         let nvrtc = try NVRTC()
@@ -47,7 +62,7 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     }
 
     private func dev(_ t: Tensor) -> UInt64 { UInt64(UInt(bitPattern: t.address)) }
-    private func dev(_ s: TensorSlice) -> UInt64 { dev(s.tensor) + UInt64(s.offset * 4) }
+    private func dev(_ s: TensorSlice) -> UInt64 { dev(s.tensor) + UInt64(s.offset * s.tensor.dtype.size) }
     private func opt(_ t: Tensor?) -> UInt64 { t.map { dev($0) } ?? 0 }
 
     private func launch(_ name: String, grid: Int, block: Int = 256, shared: Int = 0, _ args: [KernelArgument]) {
@@ -81,24 +96,40 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
 
     // MARK: - Memory
 
-    public func makeTensor(count: Int) -> Tensor {
+    public func makeTensor(count: Int, dtype: TensorDType) -> Tensor {
         var p: UInt64 = 0
-        must { p = try driver.allocate(bytes: count * 4); try driver.zero(p, words: count) }
-        let d = driver, counter = counter, bytes = max(count * 4, 4)
+        let words = (count * dtype.size + 3) / 4, bytes = DeviceMemoryPool.roundedSize(words * 4)
+        must { p = try self.pool.allocate(bytes: bytes); try driver.zero(p, words: words) }
+        let pool = self.pool, counter = counter
         counter.add(bytes)
-        return Tensor(count: count, address: UnsafeMutableRawPointer(bitPattern: UInt(p))!) { addr in
+        return Tensor(count: count, dtype: dtype, address: UnsafeMutableRawPointer(bitPattern: UInt(p))!) { addr in
             counter.remove(bytes)
-            d.release(UInt64(UInt(bitPattern: addr)))
+            pool.recycle(UInt64(UInt(bitPattern: addr)), bytes: bytes)
         }
     }
 
     public func upload(_ values: [Float], to tensor: Tensor) {
         precondition(values.count <= tensor.count, "upload larger than tensor")
+        if tensor.dtype == .bf16 {
+            var half = [UInt16](repeating: 0, count: values.count)
+            half.withUnsafeMutableBufferPointer { ck_f32_to_bf16_array(values, $0.baseAddress, values.count) }
+            must { try half.withUnsafeBytes { try driver.upload($0.baseAddress!, to: dev(tensor), bytes: values.count * 2) } }
+            return
+        }
         must { try values.withUnsafeBytes { try driver.upload($0.baseAddress!, to: dev(tensor), bytes: values.count * 4) } }
     }
 
     public func download(_ tensor: Tensor) -> [Float] {
         var out = [Float](repeating: 0, count: tensor.count)
+        if tensor.dtype == .bf16 {
+            var half = [UInt16](repeating: 0, count: tensor.count)
+            must {
+                try driver.synchronize()
+                try half.withUnsafeMutableBytes { try driver.download(dev(tensor), to: $0.baseAddress!, bytes: tensor.count * 2) }
+            }
+            out.withUnsafeMutableBufferPointer { ck_bf16_to_f32_array(half, $0.baseAddress, tensor.count) }
+            return out
+        }
         must {
             try driver.synchronize()
             try out.withUnsafeMutableBytes { try driver.download(dev(tensor), to: $0.baseAddress!, bytes: tensor.count * 4) }
@@ -107,19 +138,44 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
     }
 
     public func fill(_ tensor: Tensor, value: Float) {
+        precondition(tensor.dtype == .fp32, "fill: fp32 tensors only")
         launch("rs_fill", grid: blocks(tensor.count), [.pointer(dev(tensor)), .float(value), .int(tensor.count)])
     }
 
     public func copy(_ src: Tensor, srcOffset: Int, to dst: Tensor, dstOffset: Int, count: Int) {
-        must { try driver.copy(dev(src) + UInt64(srcOffset * 4), to: dev(dst) + UInt64(dstOffset * 4), bytes: count * 4) }
+        precondition(src.dtype == dst.dtype, "copy: dtypes differ")
+        let w = src.dtype.size
+        must { try driver.copy(dev(src) + UInt64(srcOffset * w), to: dev(dst) + UInt64(dstOffset * w), bytes: count * w) }
+    }
+
+    public func convert(_ src: Tensor, to dst: Tensor) {
+        precondition(src.dtype == .fp32 && dst.dtype == .bf16 && dst.count >= src.count, "convert: fp32 → bf16")
+        launch("rs_to_bf16", grid: blocks(src.count), [.pointer(dev(src)), .pointer(dev(dst)), .int(src.count)])
     }
 
     // MARK: - BLAS
 
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                     a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int) {
-        must { try blas.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: dev(a), lda: lda,
-                             b: dev(b), ldb: ldb, beta: beta, c: dev(c), ldc: ldc) }
+                     a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int, precision: Precision) {
+        precondition(c.tensor.dtype == .fp32, "gemm: C is fp32")
+        guard precision == .bf16 || a.tensor.dtype == .bf16 || b.tensor.dtype == .bf16 else {
+            must { try blas.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: dev(a), lda: lda,
+                                 b: dev(b), ldb: ldb, beta: beta, c: dev(c), ldc: ldc) }
+            return
+        }
+        // bf16 operands on the tensor cores: bf16 tensors as they are, fp32 operands rounded into scratch.
+        let pa = bf16Operand(a, count: operandExtent(rows: transA ? k : m, cols: transA ? m : k, ld: lda), slot: "gemm-a")
+        let pb = bf16Operand(b, count: operandExtent(rows: transB ? n : k, cols: transB ? k : n, ld: ldb), slot: "gemm-b")
+        must { try blas.gemmBF16(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: pa, lda: lda,
+                                 b: pb, ldb: ldb, beta: beta, c: dev(c), ldc: ldc) }
+    }
+
+    /// A device pointer to `count` bf16 elements of the slice (converted into scratch when fp32).
+    private func bf16Operand(_ s: TensorSlice, count: Int, slot: String) -> UInt64 {
+        if s.tensor.dtype == .bf16 { return dev(s) }
+        let p = scratchBuffer(bytes: count * 2, slot: slot)
+        launch("rs_to_bf16", grid: blocks(count), [.pointer(dev(s)), .pointer(p), .int(count)])
+        return p
     }
 
     public func axpy(alpha: Float, x: Tensor, y: Tensor, count: Int) {
@@ -145,7 +201,7 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
 
     public func embedding(table: Tensor, ids: [Int32], out: Tensor, dim: Int) {
         let p = upload(ids, slot: "ids")
-        launch("rs_embed_fwd", grid: blocks(ids.count * dim), [.pointer(dev(table)), .pointer(p), .pointer(dev(out)), .int(ids.count), .int(dim)])
+        launch(table.dtype == .bf16 ? "rs_embed_fwd_bf16" : "rs_embed_fwd", grid: blocks(ids.count * dim), [.pointer(dev(table)), .pointer(p), .pointer(dev(out)), .int(ids.count), .int(dim)])
     }
 
     public func embeddingBackward(dOut: Tensor, ids: [Int32], dTable: Tensor, dim: Int) {
@@ -230,12 +286,14 @@ public final class CUDABackend: TensorBackend, @unchecked Sendable {
         launch("rs_logprob_grad", grid: rows, [.pointer(dev(logits)), .pointer(t), .pointer(c), .int(vocab), .float(invTemperature)])
     }
 
-    public func sampleTokens(logits: Tensor, rows: Int, vocab: Int, temperature: Float, topP: Float, uniforms: [Float]) -> SampledTokens {
+    public func sampleTokens(logits: Tensor, rows: Int, vocab: Int, candidates: Int, temperature: Float, topP: Float,
+                             uniforms: [Float]) -> SampledTokens {
         precondition(temperature <= 0 || uniforms.count >= rows, "sampleTokens: one uniform per row")
         let u = temperature > 0 ? upload(uniforms, slot: "uniforms") : 0
         let probs = temperature > 0 ? scratchBuffer(bytes: rows * vocab * 4, slot: "sample-probs") : 0
         let out = scratchBuffer(bytes: rows * 12, slot: "sample-out")   // ids, logp, entropy
-        launch("rs_sample", grid: rows, [.pointer(dev(logits)), .int(vocab), .float(temperature > 0 ? 1 / temperature : 0), .float(topP),
+        launch("rs_sample", grid: rows, [.pointer(dev(logits)), .int(vocab), .int(min(max(candidates, 1), vocab)),
+                                         .float(temperature > 0 ? 1 / temperature : 0), .float(topP),
                                          .pointer(u), .pointer(probs), .pointer(out), .pointer(out + UInt64(rows * 4)),
                                          .pointer(out + UInt64(rows * 8))])
         var words = [UInt32](repeating: 0, count: rows * 3)

@@ -25,12 +25,13 @@ final class CUDADriver: @unchecked Sendable {
                                                 UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32
     private typealias FSync = @convention(c) () -> Int32
     private typealias FErr = @convention(c) (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Int32
+    private typealias FMemInfo = @convention(c) (UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>) -> Int32
 
     private let lib: DynamicLibrary
     private let cuInit: FInit, deviceCount: FCount, deviceGet: FDeviceGet, attribute: FAttr, deviceName: FName
     private let retain: FRetain, setCurrent: FSetCurrent, moduleLoad: FModuleLoad, getFunction: FGetFunction
     private let alloc: FAlloc, free: FFree, htod: FHtoD, dtoh: FDtoH, dtod: FDtoD, memset: FMemset
-    private let launch: FLaunch, sync: FSync, errorString: FErr
+    private let launch: FLaunch, sync: FSync, errorString: FErr, memInfo: FMemInfo
     /// The device's primary context; the driver keeps "current context" per thread, so every
     /// entry point binds it first (the backend may be called from any thread).
     private var context: OpaquePointer?
@@ -49,6 +50,7 @@ final class CUDADriver: @unchecked Sendable {
         dtod = try lib.function("cuMemcpyDtoD_v2"); memset = try lib.function("cuMemsetD32_v2")
         launch = try lib.function("cuLaunchKernel"); sync = try lib.function("cuCtxSynchronize")
         errorString = try lib.function("cuGetErrorString")
+        memInfo = try lib.function("cuMemGetInfo_v2")
         try check("cuInit", cuInit(0))
     }
 
@@ -106,6 +108,12 @@ final class CUDADriver: @unchecked Sendable {
     func copy(_ src: Ptr, to dst: Ptr, bytes: Int) throws { if bytes > 0 { try check("cuMemcpyDtoD", dtod(dst, src, bytes)) } }
     func zero(_ p: Ptr, words: Int) throws { if words > 0 { try check("cuMemsetD32", memset(p, 0, words)) } }
     func synchronize() throws { try check("cuCtxSynchronize", sync()) }
+    /// Free and total device memory of the current context's device (bytes).
+    func memoryInfo() throws -> (free: Int, total: Int) {
+        var free = 0, total = 0
+        try check("cuMemGetInfo", memInfo(&free, &total))
+        return (free, total)
+    }
 
     /// Launches `f` on the default stream with the given packed arguments.
     func launch(_ f: OpaquePointer?, name: String, grid: Int, block: Int, sharedBytes: Int = 0, args: [KernelArgument]) throws {

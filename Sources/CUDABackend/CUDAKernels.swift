@@ -266,7 +266,7 @@ public enum CUDAKernels {
     /// The whole translation unit NVRTC compiles.
     public static var source: String {
         [prelude, elementwise, sumOfSquares, embedding, rmsNorm, rope, siluMul, heads, attention,
-         logProbEntropy, sampling, logProbBackward, adamW, entropyRows].joined(separator: "\n")
+         logProbEntropy, sampling, logProbBackward, adamW, entropyRows, precision].joined(separator: "\n")
     }
 
     /// Every `extern "C"` kernel entry point (the compile test checks each is in the PTX).
@@ -274,6 +274,6 @@ public enum CUDAKernels {
         "rs_fill", "rs_axpy", "rs_scale", "rs_sumsq", "rs_embed_fwd", "rs_embed_bwd", "rs_rmsnorm_fwd", "rs_rmsnorm_bwd",
         "rs_rope", "rs_silu_mul_fwd", "rs_silu_mul_bwd", "rs_to_heads", "rs_from_heads", "rs_attention_fwd",
         "rs_attention_bwd_dot", "rs_attention_bwd_dq", "rs_attention_bwd_dkdv", "rs_logprob_entropy", "rs_sample", "rs_logprob_grad", "rs_adamw", "rs_entropy_f32", "rs_entropy_bf16",
-        "rs_entropy_f16",
+        "rs_entropy_f16", "rs_to_bf16", "rs_embed_fwd_bf16",
     ]
 }

@@ -1,6 +1,6 @@
 extension CUDAKernels {
     /// Token sampling, one block of 256 threads per row, the CPU kernel's maths
-    /// (`Sources/CTensor/sampling.c`): with t = inv_temp (1 when greedy), z = t·logit,
+    /// (`Sources/CTensor/sampling.c`; only ids < cand are drawn): with t = inv_temp (1 when greedy), z = t·logit,
     /// m = max z, S = Σ e^{z−m} (double), lse = m + log S, p_i = (float)(e^{z_i−m}/S),
     /// H = lse − Σ p z, logp = z_id − lse. Greedy: the first maximal logit. Nucleus: τ is the
     /// largest float with Σ_{p_i ≥ τ} p_i ≥ top_p, found by bisection on float bit patterns (one
@@ -27,7 +27,7 @@ extension CUDAKernels {
         for (long i = threadIdx.x; i < vocab; i += blockDim.x) if (p[i] >= tau) s += p[i];
         return block_sum_d(s, shd);
     }
-    extern "C" __global__ void rs_sample(const float *logits, long vocab, float inv_temp, float top_p, const float *uniforms,
+    extern "C" __global__ void rs_sample(const float *logits, long vocab, long cand, float inv_temp, float top_p, const float *uniforms,
                                          float *pbuf, int *ids, float *logp, float *entropy) {
         __shared__ float shf[256];
         __shared__ double shd[256];
@@ -49,7 +49,7 @@ extension CUDAKernels {
         if (inv_temp <= 0.0f) {
             // First maximal logit: per thread the first maximum of its stride, then (value, index) pairs.
             float bv = NEG_INF; long bi = NONE;
-            for (long i = tid; i < vocab; i += blockDim.x) if (bi == NONE || row[i] > bv) { bv = row[i]; bi = i; }
+            for (long i = tid; i < cand; i += blockDim.x) if (bi == NONE || row[i] > bv) { bv = row[i]; bi = i; }
             shf[tid] = bv; shl[tid] = bi; __syncthreads();
             for (unsigned int w = blockDim.x / 2; w > 0; w >>= 1) {
                 if (tid < w) {
@@ -62,23 +62,23 @@ extension CUDAKernels {
         } else {
             float *p = pbuf + r * vocab;
             float pmax = 0.0f;
-            for (long i = tid; i < vocab; i += blockDim.x) { float pi = (float)(exp((double)(row[i] * t - m)) / s); p[i] = pi; pmax = fmaxf(pmax, pi); }
+            for (long i = tid; i < cand; i += blockDim.x) { float pi = (float)(exp((double)(row[i] * t - m)) / s); p[i] = pi; pmax = fmaxf(pmax, pi); }
             pmax = block_max_f(pmax, shf);
             float tau = 0.0f;
-            if (top_p < 1.0f && rs_kept_mass(p, vocab, 0.0f, shd) >= top_p) {
+            if (top_p < 1.0f && rs_kept_mass(p, cand, 0.0f, shd) >= top_p) {
                 unsigned int lo = 0, hi = __float_as_uint(pmax) + 1u;
                 while (hi - lo > 1u) {
                     unsigned int mid = lo + (hi - lo) / 2u;
-                    if (rs_kept_mass(p, vocab, __uint_as_float(mid), shd) >= top_p) lo = mid; else hi = mid;
+                    if (rs_kept_mass(p, cand, __uint_as_float(mid), shd) >= top_p) lo = mid; else hi = mid;
                 }
                 tau = __uint_as_float(lo);
             }
-            double target = (double)uniforms[r] * rs_kept_mass(p, vocab, tau, shd);
+            double target = (double)uniforms[r] * rs_kept_mass(p, cand, tau, shd);
             double run = 0;
             long found = NONE, lastKept = -1;
-            for (long c0 = 0; c0 < vocab; c0 += blockDim.x) {
+            for (long c0 = 0; c0 < cand; c0 += blockDim.x) {
                 long i = c0 + tid;
-                bool kept = i < vocab && p[i] >= tau;
+                bool kept = i < cand && p[i] >= tau;
                 shd[tid] = kept ? (double)p[i] : 0.0; __syncthreads();
                 for (unsigned int off = 1; off < blockDim.x; off <<= 1) {
                     double add = tid >= off ? shd[tid - off] : 0.0;

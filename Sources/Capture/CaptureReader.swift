@@ -48,10 +48,13 @@ public final class CaptureReader {
             return fail(.truncated, "\(fileSize - start) bytes left, a record header needs 16")
         }
         guard Array(head[0..<4]) == CaptureFormat.recordMagic else { return fail(.corrupt, "bad record magic") }
-        let length = Self.u64(head, 4), crc = UInt32(Self.u64(head, 12, bytes: 4))
-        guard length <= fileSize - start - CaptureFormat.recordHeaderBytes else {
-            return fail(.truncated, "record body of \(length) bytes runs past the end of the file")
+        let rawLength = Self.u64(head, 4), crc = UInt32(truncatingIfNeeded: Self.u64(head, 12, bytes: 4))
+        // Compared as unsigned before any conversion: a crafted length with the top bit set must
+        // not turn negative.
+        guard rawLength <= UInt64(fileSize - start - CaptureFormat.recordHeaderBytes) else {
+            return fail(.truncated, "record body of \(rawLength) bytes runs past the end of the file")
         }
+        let length = Int(rawLength) // exact: at most the file size
         guard let body = read(length) else { return fail(.truncated, "short read") }
         guard CRC32.checksum(body) == crc else { return fail(.corrupt, "CRC32 mismatch") }
         offset = start + CaptureFormat.recordHeaderBytes + length
@@ -59,31 +62,43 @@ public final class CaptureReader {
         return rec
     }
 
-    static func u64(_ b: [UInt8], _ at: Int, bytes: Int = 8) -> Int {
-        var v = 0
-        for i in 0..<bytes { v |= Int(b[at + i]) << (8 * i) }
+    /// A little-endian unsigned integer of `bytes` bytes (≤ 8) at `at`; the caller checks the range.
+    static func u64(_ b: [UInt8], _ at: Int, bytes: Int = 8) -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0..<bytes { v |= UInt64(b[at + i]) << UInt64(8 * i) }
         return v
     }
 
+    /// Parses a record body (CRC already checked); nil when any count or length does not fit in
+    /// the bytes that remain. Every length is compared as an unsigned value before it is used.
     static func parseBody(_ b: [UInt8], offset: Int) -> CaptureRecord? {
         var at = 0
-        func take(_ n: Int) -> Int? { guard at + n <= b.count else { return nil }; defer { at += n }; return u64(b, at, bytes: n) }
+        func take(_ n: Int) -> UInt64? { guard b.count - at >= n else { return nil }; defer { at += n }; return u64(b, at, bytes: n) }
+        /// `len` bytes, when that many remain.
+        func bytes(_ len: UInt64) -> [UInt8]? {
+            guard len <= UInt64(b.count - at) else { return nil }
+            let n = Int(len) // exact: at most b.count
+            defer { at += n }
+            return Array(b[at..<at + n])
+        }
         func frames() -> [[UInt8]]? {
-            guard let n = take(4) else { return nil }
+            // Each frame needs at least its 8-byte length, which bounds a crafted count.
+            guard let n = take(4), n <= UInt64((b.count - at) / 8) else { return nil }
             var out: [[UInt8]] = []
+            out.reserveCapacity(Int(n))
             for _ in 0..<n {
-                guard let len = take(8), len <= b.count - at else { return nil }
-                out.append(Array(b[at..<at + len])); at += len
+                guard let len = take(8), let f = bytes(len) else { return nil }
+                out.append(f)
             }
             return out
         }
-        guard let t = take(8), let flags = take(4), let req = frames(), let rep = frames() else { return nil }
+        guard let t = take(8), let flags = take(4).map({ UInt32(truncatingIfNeeded: $0) }), let req = frames(), let rep = frames() else { return nil }
         var state: [UInt8]? = nil
-        if UInt32(flags) & CaptureFormat.flagEngineState != 0 {
-            guard let len = take(8), len <= b.count - at else { return nil }
-            state = Array(b[at..<at + len]); at += len
+        if flags & CaptureFormat.flagEngineState != 0 {
+            guard let len = take(8), let s = bytes(len) else { return nil }
+            state = s
         }
         guard at == b.count else { return nil }
-        return CaptureRecord(timeMicros: UInt64(t), flags: UInt32(flags), request: req, reply: rep, engineState: state, offset: offset)
+        return CaptureRecord(timeMicros: t, flags: flags, request: req, reply: rep, engineState: state, offset: offset)
     }
 }

@@ -3,7 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 import Wire
+import WorkQueue
 
 /// Frames handed to the capture writer; the object keeps their memory alive until written.
 public protocol CaptureFrames: AnyObject, Sendable {
@@ -19,34 +21,51 @@ public final class OwnedFrames: CaptureFrames, @unchecked Sendable {
 }
 
 /// Appends request/reply records to a capture file from a background thread, so the serving
-/// path never waits on the disk. `close()` writes everything queued, flushes and fsyncs.
+/// path never waits on the disk. The queue between them is bounded (records and bytes): when the
+/// disk falls behind, ``append(request:reply:omit:engineState:timeMicros:)`` drops the record,
+/// counts it (``droppedRecords``) and returns false, rather than blocking the server or growing
+/// without limit. Every record written is whole; a dropped one is simply absent from the file.
+/// `close()` writes everything queued, flushes and fsyncs.
 public final class CaptureWriter: @unchecked Sendable {
+    private struct Record {
+        let time: UInt64, flags: UInt32
+        let request: any CaptureFrames, reply: any CaptureFrames
+        let omit: Set<Int>, state: [UInt8]?
+    }
+
     public let path: String
     private let file: UnsafeMutablePointer<FILE>
-    private var mutex = pthread_mutex_t()
-    private var cond = pthread_cond_t()
-    private var queue: [(UInt64, UInt32, any CaptureFrames, any CaptureFrames, Set<Int>, [UInt8]?)] = []
-    private var closing = false
+    private let queue: BoundedQueue<Record>
     private var thread: pthread_t? = nil
-    private var failure: Int32 = 0
+    private let failure = Atomic<Int32>(0)
+    private let written = Atomic<Int>(0)
+    private let dropped = Atomic<Int>(0)
     /// Records written so far.
-    public private(set) var recordsWritten = 0
+    public var recordsWritten: Int { written.load(ordering: .relaxed) }
+    /// Records dropped because the queue was full.
+    public var droppedRecords: Int { dropped.load(ordering: .relaxed) }
 
-    /// Creates (or appends to) the capture file at `path`.
-    public init(path: String) throws {
+    /// Default bound of the queue: records waiting to be written.
+    public static let defaultCapacity = 4096
+    /// Default bound of the queue: bytes of the frames of the records waiting.
+    public static let defaultCostLimit = 256 << 20
+
+    /// Creates (or appends to) the capture file at `path`; at most `capacity` records and
+    /// `costLimit` bytes of frames wait to be written.
+    public init(path: String, capacity: Int = CaptureWriter.defaultCapacity, costLimit: Int = CaptureWriter.defaultCostLimit) throws {
         guard let f = fopen(path, "ab") else { throw CaptureError.cannotOpen(path, errno) }
         self.path = path
         file = f
-        if ftell(f) == 0 {
+        queue = BoundedQueue(capacity: capacity, costLimit: costLimit)
+        if ftell(f) <= 0 { // a new file (or a pipe, where ftell fails): the stream starts with the magic
             CaptureFormat.fileMagic.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, f) }
             fflush(f)
         }
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&cond, nil)
         let unmanaged = Unmanaged.passRetained(self)
         var t = pthread_t()
         pthread_create(&t, nil, { arg in
-            let w = Unmanaged<CaptureWriter>.fromOpaque(arg!).takeRetainedValue()
+            guard let arg else { return nil }
+            let w = Unmanaged<CaptureWriter>.fromOpaque(arg).takeRetainedValue()
             w.loop()
             return nil
         }, unmanaged.toOpaque())
@@ -54,37 +73,41 @@ public final class CaptureWriter: @unchecked Sendable {
     }
 
     /// A new capture file `DIR/capture-<unix-seconds>-<pid>.rscap` (the directory is created if missing).
-    public convenience init(directory: String) throws {
+    public convenience init(directory: String, capacity: Int = CaptureWriter.defaultCapacity,
+                            costLimit: Int = CaptureWriter.defaultCostLimit) throws {
         mkdir(directory, 0o755)
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        try self.init(path: "\(directory)/capture-\(ts.tv_sec)-\(getpid()).\(CaptureFormat.fileExtension)")
+        try self.init(path: "\(directory)/capture-\(ts.tv_sec)-\(getpid()).\(CaptureFormat.fileExtension)",
+                      capacity: capacity, costLimit: costLimit)
     }
 
-    /// Queues one record. Request frames whose index is in `omit` are stored with length 0;
-    /// `engineState` is the shaper's state before the request (see ``CaptureStateProvider``).
+    /// Queues one record; false (and the record counted in ``droppedRecords``) when the queue is
+    /// full. Request frames whose index is in `omit` are stored with length 0; `engineState` is
+    /// the shaper's state before the request (see ``CaptureStateProvider``).
+    @discardableResult
     public func append(request: any CaptureFrames, reply: any CaptureFrames, omit: Set<Int> = [],
-                       engineState: [UInt8]? = nil, timeMicros: UInt64? = nil) {
+                       engineState: [UInt8]? = nil, timeMicros: UInt64? = nil) -> Bool {
         let t = timeMicros ?? Self.nowMicros()
         var flags: UInt32 = omit.isEmpty ? 0 : CaptureFormat.flagLogitsOmitted
         if engineState != nil { flags |= CaptureFormat.flagEngineState }
-        pthread_mutex_lock(&mutex)
-        queue.append((t, flags, request, reply, omit, engineState))
-        pthread_cond_signal(&cond)
-        pthread_mutex_unlock(&mutex)
+        var bytes = engineState?.count ?? 0
+        for (i, f) in request.captureFrames.enumerated() where !omit.contains(i) { bytes += f.count }
+        for f in reply.captureFrames { bytes += f.count }
+        let ok = queue.tryPush(Record(time: t, flags: flags, request: request, reply: reply, omit: omit, state: engineState), cost: bytes)
+        if !ok { dropped.wrappingAdd(1, ordering: .relaxed) }
+        return ok
     }
 
     /// Writes every queued record, flushes, fsyncs and closes the file. Throws if any write failed.
     public func close() throws {
-        pthread_mutex_lock(&mutex)
-        closing = true
-        pthread_cond_signal(&cond)
-        pthread_mutex_unlock(&mutex)
+        queue.close()
         if let t = thread { pthread_join(t, nil); thread = nil }
         fflush(file)
         fsync(fileno(file))
         fclose(file)
-        if failure != 0 { throw CaptureError.writeFailed(path, failure) }
+        let f = failure.load(ordering: .relaxed)
+        if f != 0 { throw CaptureError.writeFailed(path, f) }
     }
 
     public static func nowMicros() -> UInt64 {
@@ -95,13 +118,9 @@ public final class CaptureWriter: @unchecked Sendable {
 
     private func loop() {
         while true {
-            pthread_mutex_lock(&mutex)
-            while queue.isEmpty && !closing { pthread_cond_wait(&cond, &mutex) }
-            if queue.isEmpty && closing { pthread_mutex_unlock(&mutex); return }
-            let batch = queue
-            queue.removeAll(keepingCapacity: true)
-            pthread_mutex_unlock(&mutex)
-            for (t, flags, req, rep, omit, state) in batch { write(t, flags, req.captureFrames, rep.captureFrames, omit, state) }
+            let batch = queue.popAll()
+            if batch.isEmpty { return } // closed and drained
+            for r in batch { write(r.time, r.flags, r.request.captureFrames, r.reply.captureFrames, r.omit, r.state) }
             fflush(file)
         }
     }
@@ -141,6 +160,6 @@ public final class CaptureWriter: @unchecked Sendable {
             case .borrowed(let b): put(b)
             }
         }
-        if ok { recordsWritten += 1 } else if failure == 0 { failure = errno }
+        if ok { written.wrappingAdd(1, ordering: .relaxed) } else { _ = failure.compareExchange(expected: 0, desired: errno, ordering: .relaxed) }
     }
 }

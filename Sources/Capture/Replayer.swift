@@ -19,6 +19,23 @@ public struct RegionStats: Sendable, Equatable {
     public var meanEntropy: Double? { entropyTokens > 0 ? entropySum / Double(entropyTokens) : nil }
 }
 
+/// A row of replay's per-turn region table: a turn index (0-based) and a category.
+public struct TurnRegion: Sendable, Hashable, Comparable {
+    public var turn: Int
+    public var category: UInt8
+    public init(turn: Int, category: UInt8) { self.turn = turn; self.category = category }
+    public static func < (a: TurnRegion, b: TurnRegion) -> Bool { (a.turn, a.category) < (b.turn, b.category) }
+}
+
+/// Per turn index over the multi-turn rollouts of a capture: how many reached that turn, and
+/// the sum of their turn rewards.
+public struct TurnSummary: Sendable, Equatable {
+    public var rollouts = 0
+    public var rewardSum = 0.0
+    public init() {}
+    public var meanReward: Double { rollouts > 0 ? rewardSum / Double(rollouts) : 0 }
+}
+
 /// One rollout kept for the HTML heat-map.
 public struct ReplayedRollout: Sendable {
     public var record: Int
@@ -30,6 +47,10 @@ public struct ReplayedRollout: Sendable {
     public var entropies: [Float]?
     public var reward: Float
     public var groundTruth: String
+    /// Turn index of every token (−1: observation or padding), from the mask.
+    public var turnIndex: [Int] = []
+    /// Reward of each turn when the batch was multi-turn.
+    public var turnRewards: [Float] = []
 }
 
 /// What replaying a capture found.
@@ -47,6 +68,13 @@ public struct ReplayReport: Sendable {
     public var differences: [String] = []
     public var maxWeightRelDiff = 0.0
     public var regions: [UInt8: RegionStats] = [:]
+    /// Region statistics per turn of the multi-turn rollouts (rows with more than one turn).
+    public var turnRegions: [TurnRegion: RegionStats] = [:]
+    /// Turn index → rollouts reaching it and their turn rewards (multi-turn rollouts).
+    public var turns: [Int: TurnSummary] = [:]
+    public var multiTurnRollouts = 0
+    /// Tokens between two turns (category observation), in no region statistic.
+    public var observationTokens = 0
     public var tail: CaptureTailProblem?
     public var rollouts: [ReplayedRollout] = []
     public init() {}
@@ -176,6 +204,15 @@ public struct Replayer {
                 note(&report, "record \(index) rollout \(row): weight rel diff \(worst), zero-pattern mismatches \(zeroMismatch), category mismatches \(catDiff), reward \(c.rewards[row]) → \(r.rewards[row])")
             }
         }
+        switch (c.turns, r.turns) {
+        case (nil, nil): break
+        case let (a?, b?) where a.k == b.k && a.ends == b.ends:
+            let worst = zip(a.rewards, b.rewards).map { abs($0 - $1) }.max() ?? 0
+            if worst > 1e-6 { same = false; note(&report, "record \(index): turn rewards differ by up to \(worst)") }
+        default:
+            same = false
+            note(&report, "record \(index): turn tables differ (captured K = \(c.turns?.k ?? 0), now \(r.turns?.k ?? 0))")
+        }
         return same
     }
 
@@ -189,12 +226,34 @@ public struct Replayer {
             if let e = ent, e[j].isFinite { s.entropySum += Double(e[j]); s.entropyTokens += 1 }
             report.regions[r.categories[j]] = s
         }
-        for row in 0..<q.batch where report.rollouts.count < keepRollouts {
+        for row in 0..<q.batch {
             let span = row * q.length..<(row + 1) * q.length
-            report.rollouts.append(ReplayedRollout(record: index, row: row, ids: Array(q.inputIDs[span]), mask: Array(q.mask[span]),
-                                                   weights: Array(r.weights[span]), categories: Array(r.categories[span]),
-                                                   entropies: ent.map { Array($0[span]) }, reward: r.rewards[row],
-                                                   groundTruth: q.groundTruths[row]))
+            let layout = TurnLayout(mask: Array(q.mask[span]))
+            let turnRewards = r.turns.map { t in (0..<layout.turns.count).map { t.rewards[row * t.k + $0] } } ?? []
+            if layout.isMultiTurn {
+                report.multiTurnRollouts += 1
+                for o in layout.observations { report.observationTokens += o.count }
+                for (k, turn) in layout.turns.enumerated() {
+                    report.turns[k, default: TurnSummary()].rollouts += 1
+                    if k < turnRewards.count { report.turns[k, default: TurnSummary()].rewardSum += Double(turnRewards[k]) }
+                    for j in turn {
+                        let key = TurnRegion(turn: k, category: r.categories[span.lowerBound + j])
+                        var s = report.turnRegions[key, default: RegionStats()]
+                        s.tokens += 1
+                        s.weightSum += Double(r.weights[span.lowerBound + j])
+                        if let e = ent, e[span.lowerBound + j].isFinite { s.entropySum += Double(e[span.lowerBound + j]); s.entropyTokens += 1 }
+                        report.turnRegions[key] = s
+                    }
+                }
+            }
+            guard report.rollouts.count < keepRollouts else { continue }
+            var kept = ReplayedRollout(record: index, row: row, ids: Array(q.inputIDs[span]), mask: Array(q.mask[span]),
+                                       weights: Array(r.weights[span]), categories: Array(r.categories[span]),
+                                       entropies: ent.map { Array($0[span]) }, reward: r.rewards[row],
+                                       groundTruth: q.groundTruths[row])
+            kept.turnIndex = layout.turnIndex
+            kept.turnRewards = turnRewards
+            report.rollouts.append(kept)
         }
     }
 }

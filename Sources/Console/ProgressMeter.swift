@@ -40,7 +40,19 @@ public final class ProgressMeter: Sendable {
         var lastLineDone = 0
         var linesWritten = 0
         var finished = false
+        /// (time, done) samples of the last ``recentSeconds``, oldest first, for the ETA.
+        var samples: [(Double, Int)] = []
+
+        /// Items per second over the recent samples (nil until they span a second).
+        func recentRate(now: Double) -> Double? {
+            guard let first = samples.first, now - first.0 >= 1, done > first.1 else { return nil }
+            return Double(done - first.1) / (now - first.0)
+        }
     }
+
+    /// The ETA follows the rate of the last this many seconds, so a fast start (a warm-up) does not
+    /// promise an early end.
+    static let recentSeconds = 30.0
 
     public let label: String
     public let total: Int?
@@ -75,7 +87,7 @@ public final class ProgressMeter: Sendable {
         self.lineGraceSeconds = lineGraceSeconds
         self.clock = clock
         start = clock()
-        state = Mutex(State(lastLine: start))
+        state = Mutex(State(lastLine: start, samples: [(start, 0)]))
         if self.mode == .bar { redraw(force: true) }
     }
 
@@ -94,9 +106,13 @@ public final class ProgressMeter: Sendable {
         let line: String? = state.withLock { s in
             f(&s.done)
             if let note { s.note = note }
+            let t = clock()
+            if s.samples.last.map({ t - $0.0 >= 0.5 }) ?? true { s.samples.append((t, s.done)) }  // ≤ 2 a second
+            if let k = s.samples.firstIndex(where: { t - $0.0 <= Self.recentSeconds }), k > 1 { s.samples.removeFirst(k - 1) }
             guard mode == .lines else { return nil }
             let now = clock()
             guard now - start >= lineGraceSeconds else { return nil }  // short runs stay silent in logs
+            if let total, s.done >= total { return nil }  // the closing line says it
             let first = s.linesWritten == 0 && s.done > 0  // then the first update shows the rate early
             let byItems = lineEveryItems.map { s.done - s.lastLineDone >= $0 } ?? false
             guard first || byItems || now - s.lastLine >= lineEverySeconds else { return nil }
@@ -165,7 +181,7 @@ public final class ProgressMeter: Sendable {
         if s.finished {
             parts.append("in " + Self.duration(elapsed))
         } else if let total, rate > 0, s.done < total {
-            parts.append("ETA " + Self.duration(Double(total - s.done) / rate))
+            parts.append("ETA " + Self.duration(Double(total - s.done) / (s.recentRate(now: now) ?? rate)))
         }
         var line = parts.joined(separator: " ")
         if !s.note.isEmpty { line += " · " + s.note }

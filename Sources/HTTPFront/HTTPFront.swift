@@ -31,11 +31,11 @@ public protocol HTTPFrontMetrics: Sendable {
 /// - `GET /healthz`: `{"status": "ok"|"draining", "in_flight", "step"}`;
 /// - `GET /metrics`: the Prometheus text of ``HTTPFrontMetrics``.
 ///
-/// Requests are parsed on the connection's task, scored on worker threads behind an
-/// ``AdmissionGate`` (`busy` beyond `--http-queue`), and answered with the ZeroMQ protocol's error
-/// codes on failure. ``shutdown()`` drains: the listener closes, requests already received finish
-/// and are answered, new ones on open connections get `busy`, then ``run(onListening:stopWhen:)``
-/// returns.
+/// Requests are parsed on the connection's task, scored behind an ``AdmissionGate`` (`busy`
+/// beyond `--http-queue`) on its worker threads (a request of a few rows on its own task), and
+/// refused with the ZeroMQ protocol's error codes. ``shutdown()`` drains: the listener closes,
+/// requests already received finish and are answered, new ones on open connections get `busy`,
+/// then ``run(onListening:stopWhen:)`` returns.
 public final class HTTPFront: Sendable {
     public let config: HTTPFrontConfig
     let engine: ShapingEngine
@@ -71,6 +71,8 @@ public final class HTTPFront: Sendable {
     /// drains and returns. `onListening` receives the bound port. Throws when the bind fails.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in },
                     stopWhen: (@Sendable () -> Bool)? = nil) async throws {
+        gate.start()
+        defer { gate.close() }
         let router = Router(context: FrontContext.self)
         router.add(middleware: FrontMiddleware(token: config.token, metrics: metrics))
         router.post("/openrlhf/get_reward") { request, context in try await self.openRLHF(request, context) }
@@ -146,11 +148,13 @@ public final class HTTPFront: Sendable {
         let params = try RewardParameters.parse(
             query: request.uri.queryParameters.map { (String($0.key), String($0.value)) },
             headers: request.headers, defaults: (config.defaultReward, config.defaultFlags))
-        let body = try JSONBody.decode(try await readBody(request))
+        let buffer = try await readBody(request)
+        let body = try JSONBody.decode(buffer)
         let (batch, reply) = try parse(body, params)
         let step: Int
+        var counted = false
         if let s = params.step { step = s }
-        else if let s = steps.take(rowCount: batch.solutions.count) { step = s }
+        else if let s = steps.take(rowCount: batch.solutions.count) { step = s; counted = true }
         else if params.dependsOnStep {
             throw HTTPFrontError(.badHeader, "the reward flags \(RewardParameters.stepDependentFlags.filter { params.flags[$0] == true }.joined(separator: ", ")) depend on the training step: add step=N to the URL, or start the server with --http-samples-per-step")
         } else { step = 0 }
@@ -159,8 +163,10 @@ public final class HTTPFront: Sendable {
         let engine = self.engine
         let result: TextRewardResult
         do {
-            result = try await gate.run { try engine.scoreTexts(textRequest) }
+            let small = batch.solutions.count <= Self.inline.rows && buffer.readableBytes <= Self.inline.bytes
+            result = try await gate.run(inline: small) { try engine.scoreTexts(textRequest) }
         } catch let e as HTTPFrontError {
+            if counted { steps.giveBack(rowCount: batch.solutions.count) }  // a retried `busy` counts once
             throw e
         } catch let e as ShapeError {
             throw HTTPFrontError(WireErrorCode(rawValue: e.code) ?? .internal, e.description)
@@ -196,6 +202,11 @@ public final class HTTPFront: Sendable {
         if draining { r.status = .serviceUnavailable }
         return r
     }
+
+    /// Requests this small are scored on the connection's task: tens of µs of work, less than the
+    /// hop to a worker thread and back costs (the byte bound caps the reward's worst case, which
+    /// grows with the square of the tool calls in a text, at a few ms).
+    static let inline = (rows: 4, bytes: 16 << 10)
 
     static func json(_ value: JSONValue) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"],

@@ -6,10 +6,10 @@ import Wire
 
 /// A request the HTTP front refuses: HTTP status + `{"error": {"code", "message"}}`, with the
 /// ZeroMQ protocol's error codes (PROTOCOL.md) and two of HTTP's own (`unauthorized`, `not_found`).
-struct HTTPFrontError: Error, HTTPResponseError {
-    let code: String
-    let message: String
-    let status: HTTPResponse.Status
+package struct HTTPFrontError: Error, HTTPResponseError {
+    package let code: String
+    package let message: String
+    package let status: HTTPResponse.Status
     /// Close the connection after the reply (a refused body is not read to its end).
     var closeConnection = false
 
@@ -37,7 +37,7 @@ struct HTTPFrontError: Error, HTTPResponseError {
         HTTPFrontError(code: "not_found", message: message, status: .notFound)
     }
 
-    func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .serviceUnavailable { headers[.retryAfter] = "1" }
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"rest-shaper\"" }

@@ -66,8 +66,11 @@ struct RewardParameters: Sendable, Equatable {
 
         var step: Int?
         if let text = last("step") ?? headers[stepHeader] {
-            guard let s = Int(text.trimmingSpaces), s >= 0, s <= maxStep else {
-                throw HTTPFrontError(.badHeader, "step must be an integer in 0...\(maxStep), got '\(text.prefix(40))'")
+            let t = text.trimmingSpaces
+            guard let s = Int(t), s >= 0, s <= maxStep else {
+                // A number out of range (or not integral) is `value`, as on the ZeroMQ side; anything else `bad_header`.
+                let code: WireErrorCode = Double(t) != nil ? .value : .badHeader
+                throw HTTPFrontError(code, "step must be an integer in 0...\(maxStep), got '\(text.prefix(40))'")
             }
             step = s
         }
@@ -98,6 +101,11 @@ final class StepCounter: Sendable {
         guard samplesPerStep > 0 else { return nil }
         let before = rows.wrappingAdd(rowCount, ordering: .relaxed).oldValue
         return 1 + max(0, before) / samplesPerStep
+    }
+
+    /// Uncounts the rows of a request that was refused after ``take(rowCount:)``.
+    func giveBack(rowCount: Int) {
+        if samplesPerStep > 0 { rows.subtract(rowCount, ordering: .relaxed) }
     }
 
     /// The step the next request without a step would get (for `/healthz`).

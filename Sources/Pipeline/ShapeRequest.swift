@@ -23,6 +23,9 @@ public struct ShapeRequest: Sendable {
     /// otherwise `"<|im_start|>assistant\n" + decode(response)`.
     public var promptIDs: [[Int32]]?
     public var options: ShapeOptions
+    /// Raised when the result is no longer wanted: the engine stops at the next row boundary
+    /// with ``ShapeError/cancelled`` (nil: never cancelled).
+    public var cancellation: CancellationFlag?
 
     public init(inputIDs: [Int32], mask: [Float], batch: Int, length: Int, groundTruths: [String], step: Int,
                 entropy: EntropyInput = .none, promptIDs: [[Int32]]? = nil, options: ShapeOptions = ShapeOptions(),

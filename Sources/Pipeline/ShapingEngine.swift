@@ -14,6 +14,11 @@ public enum ShapeError: Error, CustomStringConvertible, Equatable {
     case utf8(String)
     case options(String)
     case entropy(String)
+    /// A number out of its range or not finite (NaN/±inf entropies or logits, a temperature the
+    /// kernels cannot use, entropies that came out non-finite).
+    case value(String)
+    /// The request was cancelled (its deadline passed) before it finished.
+    case cancelled
 
     /// The typed error code of the wire protocol.
     public var code: String {
@@ -23,6 +28,8 @@ public enum ShapeError: Error, CustomStringConvertible, Equatable {
         case .utf8: return "utf8"
         case .options: return "bad_header"
         case .entropy: return "dtype"
+        case .value: return "value"
+        case .cancelled: return "timeout"
         }
     }
 
@@ -33,6 +40,8 @@ public enum ShapeError: Error, CustomStringConvertible, Equatable {
         case .utf8(let m): return "invalid UTF-8: \(m)"
         case .options(let m): return "bad options: \(m)"
         case .entropy(let m): return "entropy: \(m)"
+        case .value(let m): return "value: \(m)"
+        case .cancelled: return "cancelled at its deadline"
         }
     }
 }
@@ -51,22 +60,33 @@ public final class ShapingEngine: Shaper {
     public let logitsEntropy: (any LogitsEntropyComputer)?
     private let parser: RegionParser
     private let isAdded: [Bool]
-    private let schedule = Mutex(EntropyScheduleState())
+    /// Where the entropy curriculum's state lives (this engine's own, or a supervisor's).
+    public let curriculum: any EntropyCurriculum
+    private let localCurriculum: LocalEntropyCurriculum?
 
+    /// `curriculum`: nil keeps the curriculum in this engine; a sidecar worker process passes
+    /// its supervisor's, so every worker advances the same one.
     public init(tokenizer: Tokenizer, config: ShapingConfig = ShapingConfig(), threads: Int = 0,
-                logitsEntropy: (any LogitsEntropyComputer)? = nil) {
+                logitsEntropy: (any LogitsEntropyComputer)? = nil, curriculum: (any EntropyCurriculum)? = nil) {
         self.tokenizer = tokenizer
         self.config = config
         self.threads = ParallelRows.resolve(threads)
         self.logitsEntropy = logitsEntropy
         self.parser = RegionParser(options: config.regionOptions)
         self.isAdded = (0..<tokenizer.vocabSize).map { tokenizer.isAddedToken(Int32($0)) }
+        if let curriculum {
+            self.curriculum = curriculum; localCurriculum = nil
+        } else {
+            let local = LocalEntropyCurriculum()
+            self.curriculum = local; localCurriculum = local
+        }
     }
 
-    /// The entropy curriculum's state (saved in captures; restored with ``restoreEntropySchedule(_:)``).
-    public var entropySchedule: EntropyScheduleState { schedule.withLock { $0 } }
-    public func restoreEntropySchedule(_ state: EntropyScheduleState) { schedule.withLock { $0 = state } }
-    public func resetEntropySchedule() { schedule.withLock { $0.reset() } }
+    /// The entropy curriculum's state (saved in captures; restored with ``restoreEntropySchedule(_:)``);
+    /// the initial state when the curriculum lives elsewhere.
+    public var entropySchedule: EntropyScheduleState { localCurriculum?.current ?? EntropyScheduleState() }
+    public func restoreEntropySchedule(_ state: EntropyScheduleState) { localCurriculum?.restore(state) }
+    public func resetEntropySchedule() { localCurriculum?.reset() }
 
     public func shape(_ request: ShapeRequest) throws -> ShapeResult {
         let (b, t) = (request.batch, request.length)
@@ -83,6 +103,7 @@ public final class ShapingEngine: Shaper {
         catch { throw ShapeError.options("reward '\(request.options.reward)': \(error)") }
         let layouts = try turnLayouts(request)
         let entropies = try computeEntropies(request)
+        if request.cancellation?.isCancelled == true { throw ShapeError.cancelled }
 
         var weights = [Float](repeating: 0, count: b * t)
         var categories = [UInt8](repeating: 0, count: b * t)
@@ -107,6 +128,7 @@ public final class ShapingEngine: Shaper {
                 let (ids, cat, fe, rew, comp, st, ts) = shared.value
                 var scratch = RowScratch()
                 for r in rows {
+                    if request.cancellation?.isCancelled == true { break } // a row boundary
                     let rowIDs = UnsafeBufferPointer(rebasing: ids[r * t ..< r * t + t])
                     do {
                         try scratch.decoded.load(rowIDs, tokenizer: self.tokenizer)
@@ -128,10 +150,11 @@ public final class ShapingEngine: Shaper {
                 }
             }
         }}}}}}}
+        if request.cancellation?.isCancelled == true { throw ShapeError.cancelled }
         if let err = rowErrors.lazy.compactMap({ $0 }).first { throw err }
 
-        let step = shapingStep(step: request.step, config: shapingConfig, categories: categories,
-                               mask: request.mask, entropies: entropies)
+        let step = try shapingStep(step: request.step, config: shapingConfig, categories: categories,
+                                   mask: request.mask, entropies: entropies)
         let gammas = profile.gammas(at: step)
 
         // Pass 2: weights per row (a weight fallback's status takes precedence over a reward error's).
@@ -146,6 +169,7 @@ public final class ShapingEngine: Shaper {
                 ParallelRows.forEach(count: b, threads: threads) { rows in
                     let (ids, mask, w, cat, st) = out.value
                     for r in rows {
+                        if request.cancellation?.isCancelled == true { break } // a row boundary
                         let span = r * t ..< r * t + t
                         let outcome: RowOutcome = withOptionalRows(ent?.value, span) { rowEnt in
                             let row = RolloutRow(ids: UnsafeBufferPointer(rebasing: ids[span]), mask: UnsafeBufferPointer(rebasing: mask[span]),
@@ -158,6 +182,7 @@ public final class ShapingEngine: Shaper {
             }}}}}
         }
 
+        if request.cancellation?.isCancelled == true { throw ShapeError.cancelled }
         var metrics = BatchStatistics.compute(categories: categories, weights: weights, mask: request.mask,
                                               entropies: entropies, rewards: rewards)
         if request.options.computeWeights && profile.name != "uniform" {
@@ -173,7 +198,8 @@ public final class ShapingEngine: Shaper {
 
     private func validate(_ r: ShapeRequest) throws {
         guard r.batch >= 0, r.length >= 0 else { throw ShapeError.shape("negative batch or length") }
-        let n = r.batch * r.length
+        let (n, overflow) = r.batch.multipliedReportingOverflow(by: r.length)
+        guard !overflow else { throw ShapeError.shape("batch × length overflows") }
         guard r.inputIDs.count == n else { throw ShapeError.shape("input_ids has \(r.inputIDs.count) elements, expected \(r.batch)×\(r.length)") }
         guard r.mask.count == n else { throw ShapeError.shape("mask has \(r.mask.count) elements, expected \(r.batch)×\(r.length)") }
         guard r.groundTruths.count == r.batch else { throw ShapeError.shape("\(r.groundTruths.count) ground truths for \(r.batch) rollouts") }
@@ -227,22 +253,46 @@ public final class ShapingEngine: Shaper {
                 guard e.count == n else { throw ShapeError.shape("entropies has \(e.count) elements, expected \(n)") }
                 try e.withUnsafeBufferPointer { g in try out.withUnsafeMutableBufferPointer { try EntropyKernel.passThrough(g, into: $0) } }
             case .logits(let bytes, let dtype, let vocab):
-                guard vocab > 0, bytes.count == n * vocab * dtype.byteWidth else {
+                let (elements, o1) = n.multipliedReportingOverflow(by: vocab)
+                let (expected, o2) = elements.multipliedReportingOverflow(by: dtype.byteWidth)
+                guard vocab > 0, !o1, !o2, bytes.count == expected else {
                     throw ShapeError.shape("logits have \(bytes.count) bytes, expected \(n)×\(vocab)×\(dtype.byteWidth)")
                 }
                 if let gpu = logitsEntropy {
                     out = try bytes.withUnsafeBytes { try gpu.entropies(logits: $0, dtype: dtype, rows: n, vocab: vocab, temperature: r.options.temperature) }
                 } else {
+                    // Chunks of whole batch rows (≥ 2^24 logits, so each call still spreads over the
+                    // threads): a cancelled request stops at the next chunk.
+                    let rowBytes = vocab * dtype.byteWidth
+                    let chunk = max(1, (1 << 24) / max(1, r.length * vocab)) * max(1, r.length)
                     try bytes.withUnsafeBytes { raw in
                         try out.withUnsafeMutableBufferPointer { o in
-                            try EntropyKernel.entropies(logits: raw, dtype: dtype, rows: n, vocab: vocab,
-                                                        temperature: r.options.temperature, threads: threads, into: o)
+                            var lo = 0
+                            while lo < n {
+                                if r.cancellation?.isCancelled == true { throw ShapeError.cancelled }
+                                let hi = min(n, lo + chunk)
+                                try EntropyKernel.entropies(logits: UnsafeRawBufferPointer(rebasing: raw[lo * rowBytes ..< hi * rowBytes]),
+                                                            dtype: dtype, rows: hi - lo, vocab: vocab, temperature: r.options.temperature,
+                                                            threads: threads, into: UnsafeMutableBufferPointer(rebasing: o[lo ..< hi]))
+                                lo = hi
+                            }
                         }
                     }
                 }
             case .topK(let logits, let k, let lse, let vocab):
-                guard k > 0, logits.count == n * k, lse.count == n else {
+                let (elements, overflow) = n.multipliedReportingOverflow(by: k)
+                guard k > 0, !overflow, logits.count == elements, lse.count == n else {
                     throw ShapeError.shape("top-k logits must be [B,T,K] and logsumexp [B,T]")
+                }
+                // The full row's log-sum-exp is at least its largest logit; one below it (beyond
+                // float rounding) would make the top probabilities sum past 1 and H negative.
+                for row in 0..<n {
+                    var top = -Float.infinity
+                    for i in row * k ..< row * k + k where logits[i] > top { top = logits[i] }
+                    let l = lse[row]
+                    if top.isFinite, l.isFinite, l < top - 1e-5 * max(1, abs(top)) {
+                        throw ShapeError.value("logsumexp \(l) of row \(row / max(r.length, 1)), position \(row % max(r.length, 1)) is below its largest top-k logit \(top)")
+                    }
                 }
                 try logits.withUnsafeBufferPointer { l in
                     try lse.withUnsafeBufferPointer { s in
@@ -252,22 +302,37 @@ public final class ShapingEngine: Shaper {
                     }
                 }
             }
-        } catch let e as ShapeError { throw e } catch { throw ShapeError.entropy("\(error)") }
+        } catch let e as ShapeError {
+            throw e
+        } catch let e as EntropyError {
+            switch e {
+            case .nonFinite, .allMasked, .temperature, .invalidEntropy: throw ShapeError.value("entropy: \(e)")
+            case .shape(let m): throw ShapeError.shape("entropy: \(m)")
+            case .file: throw ShapeError.entropy("\(e)")
+            }
+        } catch {
+            throw ShapeError.entropy("\(error)")
+        }
+        // Finite logits can still give a non-finite entropy (a temperature so small that x/τ
+        // overflows, a log-sum-exp below the top logits): nothing non-finite reaches the weights.
+        if let i = out.firstIndex(where: { !$0.isFinite }) {
+            throw ShapeError.value("the entropy of row \(i / max(r.length, 1)), position \(i % max(r.length, 1)) is \(out[i]) (logits, log-sum-exp or temperature out of range)")
+        }
         return out
     }
 
     /// The batch's ``ShapingStep``: the step, plus the entropy curriculum's progress when the
     /// schedule uses it and the batch carries entropies (the state advances once per such batch).
-    private func shapingStep(step: Int, config: ShapingConfig, categories: [UInt8], mask: [Float], entropies: [Float]?) -> ShapingStep {
+    private func shapingStep(step: Int, config: ShapingConfig, categories: [UInt8], mask: [Float], entropies: [Float]?) throws -> ShapingStep {
         guard config.usesEntropySchedule else { return ShapingStep(step: step) }
-        guard let entropies else { return schedule.withLock { $0.shapingStep(step) } }
-        let stats = categories.withUnsafeBufferPointer { c in
-            mask.withUnsafeBufferPointer { m in entropies.withUnsafeBufferPointer { RegionEntropyStats(categories: c, mask: m, entropies: $0) } }
+        var mean: Double? = nil
+        if let entropies {
+            let stats = categories.withUnsafeBufferPointer { c in
+                mask.withUnsafeBufferPointer { m in entropies.withUnsafeBufferPointer { RegionEntropyStats(categories: c, mask: m, entropies: $0) } }
+            }
+            mean = stats.mean(TokenCategory(name: config.entropySchedule.region) ?? .thinkContent)
         }
-        return schedule.withLock { state in
-            state.observe(stats, config: config.entropySchedule)
-            return state.shapingStep(step)
-        }
+        return ShapingStep(step: step, entropyProgress: try curriculum.advance(observing: mean, config: config.entropySchedule))
     }
 
     /// Categories of the tokens `segment` of a row already decoded into `scratch`.

@@ -61,6 +61,12 @@ public final class ServerMetrics: Sendable {
     let bytesOut: Tally
     let appliedByResult: [(AppliedVerdict.Result, Tally)]
     let unacknowledgedReplies: Tally
+    let workerCrashes: Tally
+    let workerRestarts: Tally
+    let workerKills: Tally
+    let cancelledJobs: Tally
+    let captureDrops: Tally
+    let authRefusals: Tally
     let httpRequestsTotal: Tally
     let httpRequestsByRoute: [(String, Tally)]
     let httpErrorsTotal: Tally
@@ -106,6 +112,16 @@ public final class ServerMetrics: Sendable {
         httpErrorsTotal = Tally("http_errors_total", nil)
         httpErrorsByCode = Self.httpErrorCodes.map { ($0, Tally("", r.makeCounter(descriptor: httpErrors, labels: [("code", $0)]))) }
         httpRows = Tally("http_rows_total", r.makeCounter(descriptor: name("http_rows", "total", "Texts scored by the HTTP front.")))
+        workerCrashes = Tally("worker_crashes", r.makeCounter(descriptor: name("worker_crashes", "total",
+            "Worker processes that died while serving (their request was answered 'internal').")))
+        workerRestarts = Tally("worker_restarts", r.makeCounter(descriptor: name("worker_restarts", "total", "Worker processes started again after one ended.")))
+        workerKills = Tally("worker_kills", r.makeCounter(descriptor: name("worker_kills", "total",
+            "Worker processes killed because a timed-out request did not stop within the grace period.")))
+        cancelledJobs = Tally("cancelled", r.makeCounter(descriptor: name("cancelled", "total", "Shape requests cancelled at their timeout.")))
+        captureDrops = Tally("capture_dropped", r.makeCounter(descriptor: name("capture_dropped", "total",
+            "Capture records dropped because the capture queue was full.")))
+        authRefusals = Tally("auth_refused", r.makeCounter(descriptor: name("auth_refused", "total",
+            "CURVE handshakes refused: the client's key is not on the allow-list.")))
         let buckets = Self.bucketBounds.map { Duration.nanoseconds(Int64($0 * 1e9)) }
         latency = r.makeDurationHistogram(descriptor: name("request_duration", "seconds", "Shape request latency, receipt to reply."), buckets: buckets)
         computeTime = r.makeDurationHistogram(descriptor: name("compute_duration", "seconds", "Shaping core time per shape request."), buckets: buckets)
@@ -157,6 +173,19 @@ public final class ServerMetrics: Sendable {
     /// Shape replies whose weights no trainer acknowledged within the window.
     public func unacknowledged(_ n: Int) { unacknowledgedReplies.add(n) }
 
+    /// A worker process died while serving.
+    public func workerCrashed() { workerCrashes.add() }
+    /// A worker process was started again.
+    public func workerRestarted() { workerRestarts.add() }
+    /// A worker process was killed for overrunning a timed-out request.
+    public func workerKilled() { workerKills.add() }
+    /// A shape request was cancelled at its timeout.
+    public func cancelled() { cancelledJobs.add() }
+    /// A capture record was dropped (queue full).
+    public func captureDropped() { captureDrops.add() }
+    /// A CURVE client was refused by the allow-list.
+    public func authRefused() { authRefusals.add() }
+
     /// Routes of the HTTP front, as its requests are counted (`other`: no such route).
     public static let httpRoutes = ["openrlhf", "slime", "healthz", "metrics", "other"]
     /// Error codes of the HTTP front: the wire codes and HTTP's own.
@@ -180,13 +209,14 @@ public final class ServerMetrics: Sendable {
     var tallies: [Tally] {
         [requestsTotal] + requestsByOp.map(\.1) + [repliesOK] + errorsByCode.map(\.1) + [rollouts, tokens]
             + appliedByResult.map(\.1) + [unacknowledgedReplies, httpRequestsTotal, httpErrorsTotal, httpRows]
+            + [cancelledJobs, workerCrashes, workerRestarts, workerKills, captureDrops, authRefusals]
     }
 
     /// Integer counters for the `stats` reply.
-    public func counters(inFlight: Int, queueDepth: Int, workers: Int) -> [Named<Int>] {
+    public func counters(inFlight: Int, queueDepth: Int, workers: Int, inflightBytes: Int = 0) -> [Named<Int>] {
         let now = clock()
         var out = tallies.map { Named($0.statsName, $0.current) }
-        out += [Named("in_flight", inFlight), Named("queue_depth", queueDepth), Named("workers", workers),
+        out += [Named("in_flight", inFlight), Named("inflight_bytes", inflightBytes), Named("queue_depth", queueDepth), Named("workers", workers),
                 Named("compute_us_total", computeMicros.current), Named("bytes_in_total", bytesIn.current),
                 Named("bytes_out_total", bytesOut.current), Named("uptime_s", Int((now - startNanos) / 1_000_000_000))]
         out += recent.withLock { $0.counters(now: now) }

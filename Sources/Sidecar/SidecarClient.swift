@@ -8,18 +8,22 @@ public final class SidecarClient {
     private let socket: ZmqSocket
     public let timeoutMillis: Int
 
-    public init(endpoint: String, timeoutMillis: Int = 30_000, curveServerKey: String? = nil) throws {
+    /// With `curveServerKey` the connection uses CURVE: with this client's own keypair
+    /// (`curvePublicKey`, `curveSecretKey`, what a server's allow-list admits), or a fresh one
+    /// (encryption only).
+    public init(endpoint: String, timeoutMillis: Int = 30_000, curveServerKey: String? = nil,
+                curvePublicKey: String? = nil, curveSecretKey: String? = nil) throws {
         guard let ctx = zmq_ctx_new() else { throw SidecarError.zmq("zmq_ctx_new failed") }
         context = ctx
         socket = try ZmqSocket(context: ctx, type: ZMQ_DEALER)
         socket.set(ZMQ_SNDBUF, 4 << 20)
         socket.set(ZMQ_RCVBUF, 4 << 20)
         if let key = curveServerKey {
-            var pub = [CChar](repeating: 0, count: 41), sec = [CChar](repeating: 0, count: 41)
-            zmq_curve_keypair(&pub, &sec)
+            let own: (publicKey: String, secretKey: String)
+            if let curvePublicKey, let curveSecretKey { own = (curvePublicKey, curveSecretKey) } else { own = try CurveKeys.generate() }
             try socket.set(ZMQ_CURVE_SERVERKEY, string: key)
-            try socket.set(ZMQ_CURVE_PUBLICKEY, string: String(decoding: pub.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self))
-            try socket.set(ZMQ_CURVE_SECRETKEY, string: String(decoding: sec.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            try socket.set(ZMQ_CURVE_PUBLICKEY, string: own.publicKey)
+            try socket.set(ZMQ_CURVE_SECRETKEY, string: own.secretKey)
         }
         try socket.connect(endpoint)
         self.timeoutMillis = timeoutMillis

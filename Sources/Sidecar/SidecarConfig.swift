@@ -16,8 +16,19 @@ public struct SidecarConfig: Sendable {
     public var captureDirectory: String?
     /// Store full logits in the capture (large); otherwise the computed entropies stand in.
     public var captureLogits: Bool
-    /// CURVE server secret key (Z85, 40 characters): enables encryption and client authentication by key.
+    /// CURVE server secret key (Z85, 40 characters): enables encryption.
     public var curveSecretKey: String?
+    /// Z85 public keys of the clients allowed to connect (with CURVE): a ZAP handler refuses every
+    /// other key. nil: CURVE encrypts but any client holding the server's public key may connect.
+    public var curveAllow: Set<String>?
+    /// Most request bytes held by workers at once (queued or running, answered or not); beyond it
+    /// shape requests get `busy` (one request is always admitted when nothing is held).
+    public var maxInflightBytes: Int
+    /// How long a worker process may go on after its request timed out before it is killed (ms).
+    public var killGraceMillis: Int
+    /// Bounds of the capture queue (records, bytes); a record beyond them is dropped and counted.
+    public var captureQueueRecords: Int
+    public var captureQueueBytes: Int
     /// Allow a plain-text tcp bind on a non-loopback address.
     public var insecure: Bool
     /// Where to write Prometheus metrics (rewritten every second and at exit).
@@ -48,6 +59,11 @@ public struct SidecarConfig: Sendable {
         self.socketBufferBytes = socketBufferBytes; self.serverVersion = serverVersion
         self.ackWindowSeconds = ackWindowSeconds; self.ackCapacity = ackCapacity
         self.ackWarningIntervalSeconds = ackWarningIntervalSeconds
+        curveAllow = nil
+        maxInflightBytes = 4 << 30
+        killGraceMillis = 5000
+        captureQueueRecords = 4096
+        captureQueueBytes = 256 << 20
     }
 }
 
@@ -57,15 +73,19 @@ public enum SidecarError: Error, CustomStringConvertible {
     case badEndpoint(String)
     case badCurveKey
     case curveUnavailable
+    case badAllowList(String)
+    case allowListWithoutCurve
     case zmq(String)
 
     public var description: String {
         switch self {
         case .insecureBind(let e):
-            "refusing to bind \(e) without encryption: it is reachable from other machines. Give --curve-secret-key, bind ipc:// or tcp://127.0.0.1, or say --insecure"
+            "refusing to bind \(e) without authenticated encryption: it is reachable from other machines. Give --curve-secret-key with --curve-allow (rest-shaper keygen makes the keys), bind ipc:// or tcp://127.0.0.1, or say --insecure"
         case .badEndpoint(let e): "unsupported endpoint \(e) (use ipc://PATH, tcp://HOST:PORT or inproc://NAME)"
         case .badCurveKey: "the CURVE secret key must be 40 Z85 characters"
         case .curveUnavailable: "this libzmq was built without CURVE support"
+        case .badAllowList(let m): "--curve-allow: \(m)"
+        case .allowListWithoutCurve: "--curve-allow needs --curve-secret-key"
         case .zmq(let m): m
         }
     }
@@ -89,10 +109,14 @@ public enum EndpointPolicy {
         return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
-    /// Throws unless the bind is local, CURVE-protected, or explicitly insecure.
+    /// Throws unless the bind is local, CURVE-protected with a client allow-list, or explicitly
+    /// insecure. (CURVE without an allow-list encrypts but lets in anyone who has the server's
+    /// public key, which is meant to be handed out: not enough for a network bind.)
     public static func check(_ config: SidecarConfig) throws {
+        if let key = config.curveSecretKey, !CurveKeys.isZ85Key(key) { throw SidecarError.badCurveKey }
+        if config.curveAllow != nil && config.curveSecretKey == nil { throw SidecarError.allowListWithoutCurve }
         if try isLocal(config.bind) { return }
-        if config.curveSecretKey != nil || config.insecure { return }
+        if (config.curveSecretKey != nil && config.curveAllow != nil) || config.insecure { return }
         throw SidecarError.insecureBind(config.bind)
     }
 }

@@ -13,87 +13,114 @@ import Darwin
 /// Set by SIGINT/SIGTERM (see ``SidecarServer/installSignalHandlers()``); every server drains when it is set.
 let sidecarStopSignal = Atomic<Int>(0)
 
-/// A shape request waiting for or running on a worker.
-final class Job: @unchecked Sendable {
-    let key: UInt64
-    let header: RequestHeader
-    /// Request frames (header first), kept alive until the reply is captured.
-    let message: ZmqFrames
-    let cancelled = Atomic<Bool>(false)
-    /// The shaper's state just before this job ran (captured with the record).
-    let engineState = Mutex<[UInt8]?>(nil)
-    /// The digest of the weights in the reply, registered for acknowledgement when it is sent.
-    let sentWeights = Mutex<WeightDigest?>(nil)
-
-    init(key: UInt64, header: RequestHeader, message: ZmqFrames) {
-        self.key = key; self.header = header; self.message = message
-    }
+/// Where a server runs the shaping core.
+public enum SidecarWorkers: Sendable {
+    /// Threads of this process calling one shaper (tests, `--isolation thread`).
+    case threads(any Shaper)
+    /// Supervised worker processes (`--isolation process`): a worker that dies costs its request
+    /// an `internal` reply and is replaced; the entropy curriculum lives in the server.
+    case processes(WorkerLaunch, curriculum: LocalEntropyCurriculum)
 }
 
 /// The ZeroMQ sidecar: one ROUTER socket served by an I/O thread (the caller of ``run()``), a
-/// pool of worker threads calling the ``Shaper``, and an optional capture writer thread.
+/// ``WorkerPool`` running the shaping core (threads, or supervised worker processes), and an
+/// optional capture writer thread.
 ///
-/// The I/O thread owns the ROUTER: it decodes headers, answers `ping`/`stats` and errors itself,
-/// queues `shape` jobs, and forwards the workers' replies (sent over an inproc PUSH/PULL pair,
-/// so no socket is shared between threads). Requests are received into `zmq_msg_t`s that the
-/// workers read in place; replies are handed to ZeroMQ with `zmq_msg_init_data` (no copy).
+/// The I/O thread owns the ROUTER: it decodes headers, answers `ping`/`stats`/`applied` and
+/// errors itself, admits `shape` jobs within the queue and in-flight byte budgets, and forwards
+/// the workers' replies. With CURVE and an allow-list it also answers ZeroMQ's ZAP requests.
 public final class SidecarServer: @unchecked Sendable {
     public let config: SidecarConfig
-    let shaper: any Shaper
     let logger: Logger
     let context: UnsafeMutableRawPointer
     let router: ZmqSocket
-    let pull: ZmqSocket
-    let pullEndpoint: String
-    let queue = JobQueue<Job>()
+    let pool: any WorkerPool
+    let zap: ZapHandler?
     /// The counters behind `stats` (the HTTP front in the same process adds its own to them).
-    public let metrics = ServerMetrics()
+    public let metrics: ServerMetrics
     let capture: CaptureWriter?
     /// Shape replies awaiting the trainer's `applied` report (nil: not tracked).
     let acks: AckRegistry?
     private var unackedSinceWarning = 0
     private var lastAckWarning: UInt64?
+    private var lastCaptureDropWarning: UInt64 = 0
     let stopRequested = Atomic<Bool>(false)
-    /// `inflight.count`, published by the I/O thread for readers on other threads (``prometheusText()``).
+    /// `inflight.count`, queued jobs and live workers, published by the I/O thread for readers on
+    /// other threads (``prometheusText()``).
     private let inflightGauge = Atomic<Int>(0)
+    private let queuedGauge = Atomic<Int>(0)
+    private let workersGauge = Atomic<Int>(0)
+    /// Worker process ids (process isolation), published by the I/O thread.
+    private let workerPIDs = Mutex<[Int32]>([])
     /// The bound endpoint (with the real port when binding tcp port `*`).
     public let endpoint: String
+    /// The server's CURVE public key (Z85), when CURVE is on: what clients need.
+    public let curvePublicKey: String?
 
     private struct InFlight { let job: Job; let envelope: ZmqFrames; let received: UInt64; let deadline: UInt64; let omit: Set<Int> }
+    /// Shape requests received and not yet answered.
     private var inflight: [UInt64: InFlight] = [:]
+    /// Bytes of every job a worker has not finished with (answered or not), by key.
+    private var held: [UInt64: Int] = [:]
+    private var heldBytes = 0
     private var nextKey: UInt64 = 1
-    private var workerThreads: [pthread_t] = []
 
-    /// Validates the endpoint policy, binds, and opens the capture file; serving starts with ``run()``.
-    public init(config: SidecarConfig, shaper: any Shaper, logger: Logger = Logger(label: "rest-shaper.sidecar")) throws {
+    /// A server computing with `shaper` on worker threads (tests and `--isolation thread`).
+    public convenience init(config: SidecarConfig, shaper: any Shaper, logger: Logger = Logger(label: "rest-shaper.sidecar")) throws {
+        try self.init(config: config, workers: .threads(shaper), logger: logger)
+    }
+
+    /// Validates the endpoint policy, binds, starts no worker yet, and opens the capture file;
+    /// serving starts with ``run()``.
+    public init(config: SidecarConfig, workers: SidecarWorkers, logger: Logger = Logger(label: "rest-shaper.sidecar")) throws {
         try EndpointPolicy.check(config)
         self.config = config
-        self.shaper = shaper
         self.logger = logger
+        let metrics = ServerMetrics()
+        self.metrics = metrics
         acks = config.ackWindowSeconds > 0 ? AckRegistry(windowSeconds: config.ackWindowSeconds, capacity: config.ackCapacity) : nil
         guard let ctx = zmq_ctx_new() else { throw SidecarError.zmq("zmq_ctx_new failed") }
         context = ctx
         do {
+            var publicKey: String? = nil
+            if let key = config.curveSecretKey {
+                guard zmq_has("curve") != 0 else { throw SidecarError.curveUnavailable }
+                publicKey = try CurveKeys.publicKey(secret: key)
+            }
+            curvePublicKey = publicKey
+            // The ZAP handler must exist before the first CURVE handshake.
+            zap = try config.curveAllow.map { try ZapHandler(context: ctx, allowed: $0, logger: logger, onRefusal: { metrics.authRefused() }) }
             router = try ZmqSocket(context: ctx, type: ZMQ_ROUTER)
             router.set(ZMQ_SNDBUF, config.socketBufferBytes)
             router.set(ZMQ_RCVBUF, config.socketBufferBytes)
             router.set(ZMQ_LINGER, 0)
+            // libzmq applies ZMQ_MAXMSGSIZE to each frame: a peer sending a larger one is
+            // disconnected before the frame is held in memory; the whole message is checked below.
+            router.setInt64(ZMQ_MAXMSGSIZE, Int64(config.limits.maxMessageBytes))
             if let key = config.curveSecretKey {
-                guard key.utf8.count == 40 else { throw SidecarError.badCurveKey }
-                guard zmq_has("curve") != 0 else { throw SidecarError.curveUnavailable }
                 router.set(ZMQ_CURVE_SERVER, 1)
                 try router.set(ZMQ_CURVE_SECRETKEY, string: key)
+                if zap != nil { try router.set(ZMQ_ZAP_DOMAIN, string: "rest-shaper") }
             }
             try router.bind(config.bind)
             endpoint = router.lastEndpoint
-            pull = try ZmqSocket(context: ctx, type: ZMQ_PULL)
-            pullEndpoint = "inproc://rest-shaper-replies-\(UInt(bitPattern: ObjectIdentifier(router).hashValue))"
-            pull.set(ZMQ_RCVHWM, 0)
-            try pull.bind(pullEndpoint)
-            capture = try config.captureDirectory.map { try CaptureWriter(directory: $0) }
-        } catch let e as ZmqError {
-            zmq_ctx_term(ctx)
-            throw SidecarError.zmq(e.description)
+            capture = try config.captureDirectory.map { try CaptureWriter(directory: $0, capacity: config.captureQueueRecords,
+                                                                           costLimit: config.captureQueueBytes) }
+            switch workers {
+            case .threads(let shaper):
+                let runner = ShapeJobRunner(shaper: shaper, limits: config.limits, defaults: config.defaults, digests: acks != nil)
+                pool = try ThreadWorkerPool(runner: runner, count: config.workers, capacity: config.queueCapacity,
+                                            context: ctx, capture: config.captureDirectory != nil)
+            case .processes(let launch, let curriculum):
+                pool = try ProcessWorkerPool(launch: launch, count: config.workers, capacity: config.queueCapacity, context: ctx,
+                                             curriculum: curriculum, capture: config.captureDirectory != nil,
+                                             killGraceMillis: config.killGraceMillis, logger: logger, metrics: metrics)
+            }
+        } catch {
+            // Sockets already made may be open: zmq_ctx_term would wait for them forever, so the
+            // context is only shut down (the process is about to report the error and exit).
+            zmq_ctx_shutdown(ctx)
+            throw (error as? ZmqError).map { SidecarError.zmq($0.description) } ?? error
         }
     }
 
@@ -113,23 +140,29 @@ public final class SidecarServer: @unchecked Sendable {
 
     /// The `stats` counters as Prometheus text (thread-safe; the HTTP front's `/metrics`).
     public func prometheusText() -> String {
-        metrics.prometheus(inFlight: inflightGauge.load(ordering: .relaxed), queueDepth: queue.depth, workers: config.workers)
+        metrics.prometheus(inFlight: inflightGauge.load(ordering: .relaxed), queueDepth: queuedGauge.load(ordering: .relaxed),
+                           workers: workersGauge.load(ordering: .relaxed))
     }
+
+    /// The process ids of the worker processes now (empty with thread isolation): for
+    /// supervision tools and tests.
+    public var workerProcessIDs: [Int32] { workerPIDs.withLock { $0 } }
 
     /// Path of the capture file, when capturing.
     public var capturePath: String? { capture?.path }
 
     /// Serves until a stop is requested, then drains and shuts down. Blocks the calling thread.
     public func run() throws {
-        for i in 0..<max(1, config.workers) {
-            workerThreads.append(spawnThread { [self] in self.workerLoop(index: i) })
-        }
-        logger.info("rest-shaper sidecar listening", metadata: [
-            "endpoint": "\(endpoint)", "workers": "\(config.workers)",
-            "capture": "\(capture?.path ?? "off")", "curve": "\(config.curveSecretKey != nil)"])
+        try pool.start()
+        var meta: Logger.Metadata = ["endpoint": "\(endpoint)", "workers": "\(config.workers)",
+                                     "isolation": "\(pool is ProcessWorkerPool ? "process" : "thread")",
+                                     "capture": "\(capture?.path ?? "off")", "curve": "\(config.curveSecretKey != nil)"]
+        if let curvePublicKey { meta["curve_public_key"] = "\(curvePublicKey)"; meta["allowed_clients"] = "\(config.curveAllow?.count ?? 0)" }
+        logger.info("rest-shaper sidecar listening", metadata: meta)
 
-        var items = [zmq_pollitem_t(socket: router.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0),
-                     zmq_pollitem_t(socket: pull.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)]
+        var items = [zmq_pollitem_t(socket: router.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)]
+        items += pool.pollSockets.map { zmq_pollitem_t(socket: $0, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+        if let zap { items.append(zmq_pollitem_t(socket: zap.socket.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)) }
         var draining = false
         var lastMetrics: UInt64 = 0
         while true {
@@ -138,15 +171,14 @@ public final class SidecarServer: @unchecked Sendable {
                 logger.info("draining", metadata: ["in_flight": "\(inflight.count)"])
             }
             if draining && inflight.isEmpty { break }
-            inflightGauge.store(inflight.count, ordering: .relaxed)
-            let rc = zmq_poll(&items, 2, pollTimeoutMillis())
+            publishGauges()
+            let rc = zmq_poll(&items, Int32(items.count), pollTimeoutMillis())
             if rc < 0 {
                 if zmq_errno() == EINTR { continue }
                 throw SidecarError.zmq(ZmqError.last("zmq_poll").description)
             }
-            if items[1].revents & Int16(ZMQ_POLLIN) != 0 {
-                for _ in 0..<256 { guard let m = pull.receive(flags: ZMQ_DONTWAIT) else { break }; forward(m) }
-            }
+            zap?.service()
+            pool.service(now: monotonicNanos()) { deliver($0) }
             if items[0].revents & Int16(ZMQ_POLLIN) != 0 {
                 for _ in 0..<64 { guard let m = router.receive(flags: ZMQ_DONTWAIT) else { break }; handle(m, draining: draining) }
             }
@@ -168,16 +200,25 @@ public final class SidecarServer: @unchecked Sendable {
     }
 
     private func shutdown() {
-        queue.close()
-        for t in workerThreads { pthread_join(t, nil) }
-        pull.close()
+        pool.shutdown()
+        zap?.close()
         router.close(lingerMillis: 2000)
         if let capture {
             do { try capture.close() } catch { logger.error("capture: \(error)") }
         }
         writeMetricsFile()
         zmq_ctx_term(context)
-        logger.info("rest-shaper sidecar stopped", metadata: ["capture_records": "\(capture?.recordsWritten ?? 0)"])
+        logger.info("rest-shaper sidecar stopped", metadata: ["capture_records": "\(capture?.recordsWritten ?? 0)",
+                                                              "capture_dropped": "\(capture?.droppedRecords ?? 0)"])
+    }
+
+    private var counterArguments: (inFlight: Int, queueDepth: Int, workers: Int) { (inflight.count, pool.queued, pool.live) }
+
+    private func publishGauges() {
+        inflightGauge.store(inflight.count, ordering: .relaxed)
+        queuedGauge.store(pool.queued, ordering: .relaxed)
+        workersGauge.store(pool.live, ordering: .relaxed)
+        if let p = pool as? ProcessWorkerPool { let pids = p.processIDs; workerPIDs.withLock { $0 = pids } }
     }
 
     // MARK: I/O thread
@@ -213,13 +254,15 @@ public final class SidecarServer: @unchecked Sendable {
         case .ping:
             var h = ReplyHeader(op: "ping", id: header.id)
             h.server = ServerInfo(version: config.serverVersion, protocols: [RequestHeader.protocolVersion],
-                                  dtypes: RequestTensors.named, limits: config.limits.named, vocab: config.limits.vocabSize)
+                                  dtypes: RequestTensors.named, limits: config.limits.named + [Named("max_inflight_bytes", config.maxInflightBytes)],
+                                  vocab: config.limits.vocabSize)
             replyDirect(envelope, request: msg, header: h, received: received)
         case .stats:
             var h = ReplyHeader(op: "stats", id: header.id)
             h.metrics = metrics.recentBatches()
-            h.stats = metrics.counters(inFlight: inflight.count, queueDepth: queue.depth, workers: config.workers)
-            h.prometheus = metrics.prometheus(inFlight: inflight.count, queueDepth: queue.depth, workers: config.workers)
+            let a = counterArguments
+            h.stats = metrics.counters(inFlight: a.inFlight, queueDepth: a.queueDepth, workers: a.workers, inflightBytes: heldBytes)
+            h.prometheus = metrics.prometheus(inFlight: a.inFlight, queueDepth: a.queueDepth, workers: a.workers)
             replyDirect(envelope, request: msg, header: h, received: received)
         case .applied:
             var h = ReplyHeader(op: "applied", id: header.id)
@@ -241,12 +284,23 @@ public final class SidecarServer: @unchecked Sendable {
                 return replyError(envelope, request: msg, op: "shape", id: header.id,
                                   WireError(.busy, "\(inflight.count) requests in flight (queue capacity \(config.queueCapacity))"), received: received)
             }
+            // The in-flight byte budget: a request is admitted while the bytes workers hold stay
+            // within it, or when nothing is held (so one request up to max_message_bytes always fits).
+            if !held.isEmpty, heldBytes + bytes > config.maxInflightBytes {
+                return replyError(envelope, request: msg, op: "shape", id: header.id,
+                                  WireError(.busy, "\(heldBytes + bytes) bytes would be in flight (max_inflight_bytes \(config.maxInflightBytes))"),
+                                  received: received)
+            }
             let key = nextKey; nextKey += 1
-            let job = Job(key: key, header: header, message: msg)
+            let job = Job(key: key, header: header, message: msg, bytes: bytes)
+            guard pool.submit(job) else {
+                return replyError(envelope, request: msg, op: "shape", id: header.id, WireError(.busy, "the work queue is full"), received: received)
+            }
             let timeout = UInt64(max(config.limits.timeoutMillis, 0)) * 1_000_000
             inflight[key] = InFlight(job: job, envelope: envelope, received: received,
                                      deadline: timeout > 0 ? received + timeout : .max, omit: omittedFrames(header))
-            queue.push(job)
+            held[key] = bytes
+            heldBytes += bytes
         }
     }
 
@@ -259,7 +313,7 @@ public final class SidecarServer: @unchecked Sendable {
     private func replyDirect(_ envelope: ZmqFrames, request: ZmqFrames, header: ReplyHeader, received: UInt64, omit: Set<Int> = []) {
         let bytes = header.encode()
         router.send([envelope, ZmqFrames.copying([bytes])])
-        capture?.append(request: request, reply: OwnedFrames([bytes]), omit: omit)
+        record(request: request, reply: OwnedFrames([bytes]), omit: omit, engineState: nil)
         metrics.reply(error: header.error?.code, bytes: bytes.count, latencyNanos: nil)
         if let e = header.error { logger.debug("error reply", metadata: ["code": "\(e.code.rawValue)", "message": "\(e.message)"]) }
     }
@@ -269,26 +323,48 @@ public final class SidecarServer: @unchecked Sendable {
         replyDirect(envelope, request: request, header: ReplyHeader(op: op, id: id, error: error), received: received, omit: omit)
     }
 
-    /// A worker's reply: [key (8 bytes) + status (1 byte), reply frames…].
-    private func forward(_ msg: ZmqFrames) {
-        guard msg.count >= 2 else { return }
-        let tag = msg.raw(0)
-        guard tag.count == 9 else { return }
-        let key = tag.loadUnaligned(as: UInt64.self)
-        let status = tag[8]
-        _ = msg.splitPrefix(1)
-        guard let entry = inflight.removeValue(forKey: key) else { return } // timed out earlier
-        if let capture {
-            capture.append(request: entry.job.message, reply: msg.shared(), omit: entry.omit,
-                           engineState: entry.job.engineState.withLock { $0 })
+    /// Appends a capture record; when the capture queue is full the record is dropped, counted and
+    /// logged (at most once a minute): serving never waits for the disk.
+    private func record(request: any CaptureFrames, reply: any CaptureFrames, omit: Set<Int>, engineState: [UInt8]?) {
+        guard let capture else { return }
+        if !capture.append(request: request, reply: reply, omit: omit, engineState: engineState) {
+            metrics.captureDropped()
+            let now = monotonicNanos()
+            if now - lastCaptureDropWarning > 60_000_000_000 || lastCaptureDropWarning == 0 {
+                lastCaptureDropWarning = now
+                logger.warning("capture queue full: records are being dropped (the disk is slower than the requests)",
+                               metadata: ["dropped_total": "\(capture.droppedRecords)"])
+            }
         }
-        let bytes = msg.totalBytes
-        router.send([entry.envelope, msg])
-        let code: WireErrorCode? = status == 255 ? nil : WireErrorCode.allCases[Int(status)]
+    }
+
+    /// A job's worker is done with it: release its bytes, and answer it unless it timed out before.
+    private func deliver(_ event: WorkerEvent) {
+        let key: UInt64
+        switch event {
+        case .finished(let o, _): key = o.key
+        case .died(let k, _): key = k
+        }
+        if let b = held.removeValue(forKey: key) { heldBytes -= b }
+        guard let entry = inflight.removeValue(forKey: key) else { return } // timed out earlier: already answered
         let now = monotonicNanos()
-        metrics.reply(error: code, bytes: bytes, latencyNanos: now - entry.received)
-        if code == nil, let acks, let digest = entry.job.sentWeights.withLock({ $0 }) {
-            noteUnacknowledged(acks.register(id: entry.job.header.id, digest: digest, now: now), now: now)
+        switch event {
+        case .finished(let outcome, let frames):
+            if outcome.code == nil {
+                // The batch's region metrics travel in the reply header (from a worker process too).
+                let batch = (try? ReplyHeader.decode(frames.raw(0), frameCount: frames.count))?.metrics?.batchMetrics
+                metrics.computed(rollouts: outcome.rollouts, tokens: outcome.tokens, micros: outcome.micros, batch: batch)
+            }
+            record(request: entry.job.message, reply: frames.shared(), omit: entry.omit, engineState: entry.job.engineState.withLock { $0 })
+            let bytes = frames.totalBytes
+            router.send([entry.envelope, frames])
+            metrics.reply(error: outcome.code, bytes: bytes, latencyNanos: now - entry.received)
+            if outcome.code == nil, let acks, let digest = outcome.digest {
+                noteUnacknowledged(acks.register(id: entry.job.header.id, digest: digest, now: now), now: now)
+            }
+        case .died(_, let reason):
+            replyError(entry.envelope, request: entry.job.message, op: "shape", id: entry.job.header.id,
+                       WireError(.internal, "\(reason); a new worker has been started"), received: entry.received, omit: entry.omit)
         }
     }
 
@@ -311,12 +387,15 @@ public final class SidecarServer: @unchecked Sendable {
         lastAckWarning = now
     }
 
+    /// Answers `timeout` for every request past its deadline and cancels its job: the engine
+    /// stops at its next row boundary, and a worker process that does not is killed.
     private func expireDeadlines() {
         guard config.limits.timeoutMillis > 0, !inflight.isEmpty else { return }
         let now = monotonicNanos()
         for (key, e) in inflight where e.deadline <= now {
             inflight.removeValue(forKey: key)
-            e.job.cancelled.store(true, ordering: .relaxed)
+            if pool.cancel(e.job), let b = held.removeValue(forKey: key) { heldBytes -= b }
+            metrics.cancelled()
             logger.warning("request timed out", metadata: ["id": "\(e.job.header.id)"])
             replyError(e.envelope, request: e.job.message, op: "shape", id: e.job.header.id,
                        WireError(.timeout, "not finished within \(config.limits.timeoutMillis) ms"), received: e.received, omit: e.omit)
@@ -325,77 +404,12 @@ public final class SidecarServer: @unchecked Sendable {
 
     private func writeMetricsFile() {
         guard let path = config.metricsFile else { return }
-        let text = metrics.prometheus(inFlight: inflight.count, queueDepth: queue.depth, workers: config.workers)
+        let a = counterArguments
+        let text = metrics.prometheus(inFlight: a.inFlight, queueDepth: a.queueDepth, workers: a.workers)
         let tmp = path + ".tmp"
         guard let f = fopen(tmp, "w") else { return }
         fputs(text, f)
         fclose(f)
         rename(tmp, path)
-    }
-
-    // MARK: workers
-
-    private func workerLoop(index: Int) {
-        let push: ZmqSocket
-        do {
-            push = try ZmqSocket(context: context, type: ZMQ_PUSH)
-            push.set(ZMQ_SNDHWM, 0)
-            try push.connect(pullEndpoint)
-        } catch {
-            logger.critical("worker \(index) cannot connect: \(error)")
-            return
-        }
-        while let job = queue.pop() {
-            if job.cancelled.load(ordering: .relaxed) { continue }
-            let (frames, code) = compute(job)
-            var tag = withUnsafeBytes(of: job.key) { Array($0) }
-            tag.append(code.map { UInt8(WireErrorCode.allCases.firstIndex(of: $0)!) } ?? 255)
-            push.send([ZmqFrames.copying([tag]), ZmqFrames.taking(frames)])
-        }
-        push.close(lingerMillis: -1)
-    }
-
-    private func compute(_ job: Job) -> ([FrameBuffer], WireErrorCode?) {
-        let id = job.header.id
-        func fail(_ e: WireError) -> ([FrameBuffer], WireErrorCode?) {
-            logger.debug("shape failed", metadata: ["id": "\(id)", "code": "\(e.code.rawValue)", "message": "\(e.message)"])
-            return ([FrameBuffer(bytes: ReplyHeader(op: "shape", id: id, error: e).encode())], e.code)
-        }
-        do {
-            let req = try ShapeRequestCodec.decode(header: job.header, frames: job.message.all, limits: config.limits, defaults: config.defaults)
-            if capture != nil, let stateful = shaper as? any CaptureStateProvider {
-                let snapshot = stateful.captureState()
-                job.engineState.withLock { $0 = snapshot }
-            }
-            let t0 = monotonicNanos()
-            let result = try shaper.shape(req)
-            let micros = Int((monotonicNanos() - t0) / 1000) // the core alone: codec and transport excluded
-            try Self.validate(result, req)
-            if acks != nil, req.options.computeWeights {
-                let digest = WeightDigest(weights: result.weights, mask: req.mask, rows: req.batch, length: req.length)
-                job.sentWeights.withLock { $0 = digest }
-            }
-            metrics.computed(rollouts: req.batch, tokens: req.batch * req.length, micros: micros, batch: result.metrics)
-            let withEntropy = job.header.tensors.contains { $0.name == "logits" || $0.name == "topk_logits" }
-            let reply = ShapeReply(result: result, id: id, batch: req.batch, length: req.length,
-                                   computeMicros: micros, includeEntropies: withEntropy)
-            return (ShapeReplyCodec.encode(reply, maxFrameBytes: config.limits.maxFrameBytes), nil)
-        } catch let e as WireError {
-            return fail(e)
-        } catch let e as ShapeError {
-            return fail(WireError(WireErrorCode(rawValue: e.code) ?? .internal, e.description))
-        } catch {
-            return fail(WireError(.internal, "\(error)"))
-        }
-    }
-
-    /// The core's result must have the request's shapes before it goes on the wire.
-    static func validate(_ r: ShapeResult, _ q: ShapeRequest) throws {
-        let bt = q.batch * q.length
-        guard r.weights.count == bt, r.categories.count == bt, r.rewards.count == q.batch,
-              r.components.count == 4 * q.batch, r.rolloutStatus.count == q.batch,
-              r.entropies.map({ $0.count == bt }) ?? true else {
-            throw WireError(.internal, "the shaping core returned tensors of the wrong size")
-        }
     }
 }

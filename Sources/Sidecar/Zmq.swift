@@ -92,6 +92,12 @@ final class ZmqSocket: @unchecked Sendable {
         zmq_setsockopt(handle, option, &v, MemoryLayout<Int32>.size)
     }
 
+    /// An int64 option (ZMQ_MAXMSGSIZE).
+    func setInt64(_ option: Int32, _ value: Int64) {
+        var v = value
+        zmq_setsockopt(handle, option, &v, MemoryLayout<Int64>.size)
+    }
+
     func set(_ option: Int32, string: String) throws {
         let rc = string.withCString { zmq_setsockopt(handle, option, $0, strlen($0)) }
         guard rc == 0 else { throw ZmqError.last("zmq_setsockopt(\(option))") }

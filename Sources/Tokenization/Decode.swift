@@ -70,38 +70,13 @@ extension Tokenizer {
 /// Appends `bytes` as valid UTF-8, replacing each maximal invalid subsequence (Unicode's
 /// "substitution of maximal subparts", as Rust's `String::from_utf8_lossy`) with U+FFFD.
 func appendLossyUTF8(_ bytes: [UInt8], to out: inout [UInt8]) {
-    let n = bytes.count
-    var i = 0
-    while i < n {
-        let b0 = bytes[i]
-        if b0 < 0x80 { out.append(b0); i += 1; continue }
-        var need = 0
-        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-        switch b0 {
-        case 0xC2...0xDF: need = 1
-        case 0xE0: need = 2; lo = 0xA0
-        case 0xE1...0xEC, 0xEE, 0xEF: need = 2
-        case 0xED: need = 2; hi = 0x9F
-        case 0xF0: need = 3; lo = 0x90
-        case 0xF1...0xF3: need = 3
-        case 0xF4: need = 3; hi = 0x8F
-        default:
-            out.append(contentsOf: [0xEF, 0xBF, 0xBD]); i += 1; continue
+    bytes.withUnsafeBufferPointer { b in
+        var i = 0
+        while i < b.count {
+            if b[i] < 0x80 { out.append(b[i]); i += 1; continue }
+            let (valid, end) = UTF8Check.sequence(b, at: i)
+            if valid { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<end])) } else { out.append(contentsOf: [0xEF, 0xBF, 0xBD]) }
+            i = end
         }
-        var j = i + 1
-        var ok = true
-        for k in 0..<need {
-            guard j < n else { ok = false; break }
-            let b = bytes[j]
-            let (l, h) = k == 0 ? (lo, hi) : (UInt8(0x80), UInt8(0xBF))
-            guard b >= l && b <= h else { ok = false; break }
-            j += 1
-        }
-        if ok {
-            out.append(contentsOf: bytes[i..<j])
-        } else {
-            out.append(contentsOf: [0xEF, 0xBF, 0xBD])
-        }
-        i = j
     }
 }

@@ -90,37 +90,45 @@ public struct TokenByteBuffer: Sendable {
 }
 
 /// UTF-8 validation (the rules of `String(validating:)`: shortest forms, no surrogates, ≤ U+10FFFF),
-/// eight ASCII bytes at a time.
+/// eight ASCII bytes at a time, and the maximal-subpart reading that lossy decoding replaces.
 public enum UTF8Check {
     public static func isValid(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = b.count
         guard let p = b.baseAddress else { return true }
         var i = 0
         while i < n {
-            if i + 8 <= n {
-                let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                if w & 0x8080_8080_8080_8080 == 0 { i += 8; continue }
-            }
-            let b0 = p[i]
-            if b0 < 0x80 { i += 1; continue }
-            var need = 0
-            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-            switch b0 {
-            case 0xC2...0xDF: need = 1
-            case 0xE0: need = 2; lo = 0xA0
-            case 0xE1...0xEC, 0xEE, 0xEF: need = 2
-            case 0xED: need = 2; hi = 0x9F
-            case 0xF0: need = 3; lo = 0x90
-            case 0xF1...0xF3: need = 3
-            case 0xF4: need = 3; hi = 0x8F
-            default: return false
-            }
-            guard i + need < n else { return false }
-            let b1 = p[i + 1]
-            guard b1 >= lo && b1 <= hi else { return false }
-            for k in 2 ..< need + 1 where p[i + k] & 0xC0 != 0x80 { return false }
-            i += need + 1
+            if i + 8 <= n, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8; continue }
+            if p[i] < 0x80 { i += 1; continue }
+            let (valid, end) = sequence(b, at: i)
+            guard valid else { return false }
+            i = end
         }
         return true
+    }
+
+    /// The sequence starting at `i` (a byte ≥ 0x80): whether it is one valid character, and where
+    /// the next sequence starts — after the character, or after its maximal invalid subpart
+    /// (Unicode's "substitution of maximal subparts", as Rust's `String::from_utf8_lossy`).
+    static func sequence(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> (valid: Bool, end: Int) {
+        var need = 0
+        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+        switch b[i] {
+        case 0xC2...0xDF: need = 1
+        case 0xE0: need = 2; lo = 0xA0
+        case 0xE1...0xEC, 0xEE, 0xEF: need = 2
+        case 0xED: need = 2; hi = 0x9F
+        case 0xF0: need = 3; lo = 0x90
+        case 0xF1...0xF3: need = 3
+        case 0xF4: need = 3; hi = 0x8F
+        default: return (false, i + 1)
+        }
+        var j = i + 1
+        for k in 0..<need {
+            guard j < b.count else { return (false, j) }
+            let (l, h) = k == 0 ? (lo, hi) : (UInt8(0x80), UInt8(0xBF))
+            guard b[j] >= l && b[j] <= h else { return (false, j) }
+            j += 1
+        }
+        return (true, j)
     }
 }

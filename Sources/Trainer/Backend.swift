@@ -1,19 +1,30 @@
-/// An opaque fp32 buffer owned by a ``TensorBackend``.
+/// Element type of a ``Tensor``.
+public enum TensorDType: Sendable, Equatable {
+    case fp32
+    /// bfloat16: the top half of an fp32 (working copies of weight matrices in bf16 precision).
+    case bf16
+    /// Bytes per element.
+    public var size: Int { self == .fp32 ? 4 : 2 }
+}
+
+/// An opaque buffer owned by a ``TensorBackend`` (fp32 unless made as bf16).
 ///
 /// `address` is whatever the backend allocated: a host pointer for ``CPUBackend``, a device
 /// pointer (a `CUdeviceptr` as a bit pattern) for a CUDA backend. Code outside a backend never
 /// dereferences it; it moves data with ``TensorBackend/upload(_:to:)`` and
 /// ``TensorBackend/download(_:)``. The memory is released when the tensor is.
 public final class Tensor: @unchecked Sendable {
-    /// Number of fp32 elements.
+    /// Number of elements.
     public let count: Int
+    public let dtype: TensorDType
     /// Backend-specific address of element 0.
     public let address: UnsafeMutableRawPointer
     private let release: @Sendable (UnsafeMutableRawPointer) -> Void
 
     /// Wraps memory a backend allocated; `release` frees it when the tensor dies.
-    public init(count: Int, address: UnsafeMutableRawPointer, release: @escaping @Sendable (UnsafeMutableRawPointer) -> Void) {
-        self.count = count; self.address = address; self.release = release
+    public init(count: Int, dtype: TensorDType = .fp32, address: UnsafeMutableRawPointer,
+                release: @escaping @Sendable (UnsafeMutableRawPointer) -> Void) {
+        self.count = count; self.dtype = dtype; self.address = address; self.release = release
     }
     deinit { release(address) }
 }
@@ -42,7 +53,7 @@ public struct AttentionShape: Sendable, Equatable {
     }
 }
 
-/// What ``TensorBackend/sampleTokens(logits:rows:vocab:temperature:topP:uniforms:)`` returns, per row.
+/// What ``TensorBackend/sampleTokens(logits:rows:vocab:candidates:temperature:topP:uniforms:)`` returns, per row.
 public struct SampledTokens: Sendable, Equatable {
     public var ids: [Int32]
     /// log π(id) under the sampling distribution's softmax (before the top-p cut).
@@ -65,8 +76,9 @@ public struct AdamWStep: Sendable {
 /// Every numeric operation the Qwen3 model, its backward pass and the optimizer need.
 ///
 /// Contract (what a new backend — e.g. CUDA — must implement):
-/// - All tensors are row-major fp32 ``Tensor``s created by *this* backend; element offsets are
-///   in elements. Small integer inputs (token ids, positions, targets) arrive as host arrays and
+/// - All tensors are row-major ``Tensor``s created by *this* backend, fp32 unless stated (bf16
+///   tensors hold working copies of weight matrices and appear only as GEMM operands, embedding
+///   tables and in upload/download/copy/convert); element offsets are in elements. Small integer inputs (token ids, positions, targets) arrive as host arrays and
 ///   are the backend's to upload. Outputs are written in place; "accumulate" means `+=`.
 /// - Operations are ordered: a later call sees the results of earlier ones (a CUDA backend
 ///   uses one stream; ``download(_:)`` synchronises).
@@ -82,20 +94,32 @@ public protocol TensorBackend: AnyObject, Sendable {
     // ── Memory ──
     /// Bytes held in this backend's tensors, now and at the peak.
     var memory: BackendMemory { get }
-    /// A zero-filled tensor of `count` elements.
-    func makeTensor(count: Int) -> Tensor
-    /// Copies `values` into the start of `tensor`.
+    /// Starts a new peak from the bytes held now.
+    func resetPeak()
+    /// The memory this backend's tensors can use (the machine's physical memory, a device's
+    /// total memory) and what the figure is.
+    var memoryCapacity: (bytes: Int, source: String) { get }
+    /// A zero-filled tensor of `count` elements of `dtype`.
+    func makeTensor(count: Int, dtype: TensorDType) -> Tensor
+    /// Copies `values` into the start of `tensor` (rounded to nearest even for a bf16 tensor).
     func upload(_ values: [Float], to tensor: Tensor)
-    /// The tensor's contents on the host (synchronises).
+    /// The tensor's contents on the host as fp32 (synchronises).
     func download(_ tensor: Tensor) -> [Float]
+    /// Sets every element of an fp32 tensor to `value`.
     func fill(_ tensor: Tensor, value: Float)
-    /// dst[dstOffset ..< dstOffset+count] = src[srcOffset ..< srcOffset+count].
+    /// dst[dstOffset ..< dstOffset+count] = src[srcOffset ..< srcOffset+count] (same dtype).
     func copy(_ src: Tensor, srcOffset: Int, to dst: Tensor, dstOffset: Int, count: Int)
+    /// dst (bf16) = src (fp32) rounded to nearest even, over src.count elements: refreshes a bf16
+    /// working copy from its fp32 master.
+    func convert(_ src: Tensor, to dst: Tensor)
 
     // ── BLAS ──
-    /// C = alpha · op(A) · op(B) + beta · C, row-major; op(A) is m×k, op(B) k×n.
+    /// C = alpha · op(A) · op(B) + beta · C, row-major; op(A) is m×k, op(B) k×n; C is fp32.
+    /// `precision` fp32: fp32 operands and products. bf16: every operand taken as bf16 (an fp32
+    /// operand rounded to nearest even, a bf16 tensor as is), products summed in fp32 — the
+    /// numerics of a bf16 tensor-core GEMM with fp32 accumulation.
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-              a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int)
+              a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int, precision: Precision)
     /// y[0..<count] += alpha · x[0..<count].
     func axpy(alpha: Float, x: Tensor, y: Tensor, count: Int)
     /// x *= alpha over the whole tensor.
@@ -104,7 +128,7 @@ public protocol TensorBackend: AnyObject, Sendable {
     func sumOfSquares(_ x: Tensor) -> Double
 
     // ── Model ops ──
-    /// out[t] = table[ids[t]], rows of `dim`.
+    /// out[t] = table[ids[t]], rows of `dim` (the table fp32 or bf16; out fp32).
     func embedding(table: Tensor, ids: [Int32], out: Tensor, dim: Int)
     /// dTable[ids[t]] += dOut[t].
     func embeddingBackward(dOut: Tensor, ids: [Int32], dTable: Tensor, dim: Int)
@@ -143,13 +167,35 @@ public protocol TensorBackend: AnyObject, Sendable {
     /// In place: logits ← coef[r] · invT · (onehot(targets[r]) − softmax(invT · logits)),
     /// i.e. the gradient of Σ coef[r] · logp[r] with respect to the logits.
     func logProbBackward(logits: Tensor, targets: [Int32], coef: [Float], rows: Int, vocab: Int, invTemperature: Float)
-    /// Draws one token per row of `logits [rows, vocab]` on the backend; only the ids, their
-    /// log-probabilities and the rows' entropies come back. `temperature` > 0 samples from
-    /// softmax(logits / temperature) restricted to its top-p nucleus, with `uniforms[r]` ∈ [0, 1)
-    /// as row r's random number; `temperature` 0 takes the first maximal logit (greedy; the
-    /// log-probability and entropy are then those of softmax(logits)). The maths is stated in
-    /// `Sources/CTensor/sampling.c`.
-    func sampleTokens(logits: Tensor, rows: Int, vocab: Int, temperature: Float, topP: Float, uniforms: [Float]) -> SampledTokens
+    /// Draws one token per row of `logits [rows, vocab]` on the backend, among the first
+    /// `candidates` ids; only the ids, their log-probabilities and the rows' entropies come back.
+    /// `temperature` > 0 samples from softmax(logits / temperature) restricted to its top-p
+    /// nucleus, with `uniforms[r]` ∈ [0, 1) as row r's random number; `temperature` 0 takes the
+    /// first maximal logit (greedy; the log-probability and entropy are then those of
+    /// softmax(logits)). Log-probabilities and entropies are over all `vocab` ids. The maths is
+    /// stated in `Sources/CTensor/sampling.c`.
+    func sampleTokens(logits: Tensor, rows: Int, vocab: Int, candidates: Int, temperature: Float, topP: Float, uniforms: [Float]) -> SampledTokens
     /// One AdamW update of `param` with `grad` and moments `m`, `v` (fp32 master weights).
     func adamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWStep)
 }
+
+extension TensorBackend {
+    /// A zero-filled fp32 tensor of `count` elements.
+    public func makeTensor(count: Int) -> Tensor { makeTensor(count: count, dtype: .fp32) }
+
+    /// ``sampleTokens(logits:rows:vocab:candidates:temperature:topP:uniforms:)`` over every id.
+    public func sampleTokens(logits: Tensor, rows: Int, vocab: Int, temperature: Float, topP: Float, uniforms: [Float]) -> SampledTokens {
+        sampleTokens(logits: logits, rows: rows, vocab: vocab, candidates: vocab, temperature: temperature, topP: topP, uniforms: uniforms)
+    }
+
+    /// An fp32 GEMM (see ``gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:precision:)``).
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: TensorSlice, lda: Int, b: TensorSlice, ldb: Int, beta: Float, c: TensorSlice, ldc: Int) {
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+             beta: beta, c: c, ldc: ldc, precision: .fp32)
+    }
+}
+
+/// Elements a row-major GEMM operand spans from its first element: `rows` rows of `cols`
+/// elements with leading dimension `ld`.
+@inline(__always) public func operandExtent(rows: Int, cols: Int, ld: Int) -> Int { rows == 0 ? 0 : (rows - 1) * ld + cols }

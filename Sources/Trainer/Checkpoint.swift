@@ -3,9 +3,9 @@ import Foundation
 extension Qwen3Model {
     /// Loads a HuggingFace model folder: `config.json` and `model.safetensors`, or the shards
     /// listed in `model.safetensors.index.json`. F32/BF16/F16 tensors become fp32 master weights.
-    public static func load(directory: URL, backend: TensorBackend) throws -> Qwen3Model {
+    public static func load(directory: URL, backend: TensorBackend, precision: Precision = .fp32) throws -> Qwen3Model {
         let config = try ModelConfig.load(from: directory.appendingPathComponent("config.json"))
-        let model = try Qwen3Model(config: config, backend: backend)
+        let model = try Qwen3Model(config: config, backend: backend, precision: precision)
         try model.loadWeights(directory: directory)
         return model
     }
@@ -32,29 +32,30 @@ extension Qwen3Model {
         } else {
             throw TrainerError.io("\(directory.path) has neither model.safetensors nor model.safetensors.index.json")
         }
-        for (spec, t) in zip(weights.specs, weights.tensors) {
+        for (spec, t) in zip(parameters.specs, parameters.tensors) {
             guard let shard = location[spec.name], let file = files[shard], let e = file.entries[spec.name] else {
                 throw TrainerError.missingTensor(spec.name)
             }
             guard e.shape == spec.shape else { throw TrainerError.shapeMismatch(name: spec.name, expected: spec.shape, found: e.shape) }
             backend.upload(try file.floats(spec.name), to: t)
         }
+        refreshWorkingWeights()
     }
 
     /// Writes `config.json` + `model.safetensors` (fp32, HF `Qwen3ForCausalLM` names) into `directory`.
     public func save(directory: URL, extraMetadata: [String: String] = [:]) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try Self.saveSet(weights, backend: backend, to: directory.appendingPathComponent("model.safetensors"),
+        try Self.saveSet(parameters, backend: backend, to: directory.appendingPathComponent("model.safetensors"),
                          metadata: ["format": "pt"].merging(extraMetadata) { $1 })
         do {
             try config.huggingFaceJSON().write(to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         } catch { throw TrainerError.io("cannot write config.json: \(error.localizedDescription)") }
     }
 
-    /// Writes every tensor of a ``ParameterSet`` (weights, or optimizer moments) as safetensors.
+    /// Writes every tensor of a ``ParameterSet`` (weights, or optimizer moments) as safetensors,
+    /// one tensor in host memory at a time.
     public static func saveSet(_ set: ParameterSet, backend: TensorBackend, to url: URL, metadata: [String: String] = [:]) throws {
-        let items = zip(set.specs, set.tensors).map { (name: $0.name, shape: $0.shape, values: backend.download($1)) }
-        try Safetensors.write(items, metadata: metadata, to: url)
+        try Safetensors.write(names: set.specs.map { ($0.name, $0.shape) }, metadata: metadata, to: url) { backend.download(set.tensors[$0]) }
     }
 
     /// Reads a ``ParameterSet`` written by ``saveSet(_:backend:to:metadata:)``.

@@ -85,10 +85,11 @@ public final class GRPOTrainer: @unchecked Sendable {
         pad = codec.specialID("<|endoftext|>") ?? 0
         stopIDs = Set(config.stopTokens.compactMap { codec.specialID($0) })
         if config.klCoef > 0 {
-            let ref = try Qwen3Model(config: model.config, backend: model.backend)
-            for (a, b) in zip(model.weights.tensors, ref.weights.tensors) {
+            let ref = try Qwen3Model(config: model.config, backend: model.backend, precision: model.precision)
+            for (a, b) in zip(model.parameters.tensors, ref.parameters.tensors) {
                 model.backend.copy(a, srcOffset: 0, to: b, dstOffset: 0, count: a.count)
             }
+            ref.refreshWorkingWeights()
             reference = ref
         } else { reference = nil }
     }
@@ -128,7 +129,7 @@ public final class GRPOTrainer: @unchecked Sendable {
         }
         let savedLR = optimizer.lr
         optimizer.lr = config.warmupLR
-        let norm = optimizer.step(weights: model.weights, grads: grads)
+        let norm = optimizer.step(model: model, grads: grads)
         optimizer.lr = savedLR
         warmupDone += 1
         let dt = Date().timeIntervalSince(t0)
@@ -154,7 +155,8 @@ public final class GRPOTrainer: @unchecked Sendable {
         var rollouts: [Rollout] = []
         for first in stride(from: 0, to: prompts.count, by: perBatch) {
             rollouts += try sampler.sample(prompts: Array(prompts[first..<min(first + perBatch, prompts.count)]), n: n,
-                                           options: config.sampling, stopIDs: stopIDs, padID: pad, rng: &rng)
+                                           options: config.sampling, stopIDs: stopIDs, padID: pad,
+                                           drawable: codec.vocabularySize, rng: &rng)
         }
         var groups = examples.indices.map { i in
             RolloutGroup(example: examples[i], prompt: prompts[i], rollouts: Array(rollouts[(i * n)..<((i + 1) * n)]))
@@ -199,7 +201,7 @@ public final class GRPOTrainer: @unchecked Sendable {
                 try gradStats.add(groups: groups, coefficients: coefficients, pad: pad, invTemperature: update.invTemperature)
                 m.gradStats = gradStats.finish()
             }
-            m.gradNorm = optimizer.step(weights: model.weights, grads: grads)
+            m.gradNorm = optimizer.step(model: model, grads: grads)
             if epoch == 0 { m.loss = tally.loss; m.appliedWeights = tally.applied }
             clipped += tally.clipped; counted += tally.tokens; klSum += tally.kl; trained += tally.positions
         }

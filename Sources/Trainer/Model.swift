@@ -1,32 +1,61 @@
 import Foundation
 
 /// A Qwen3-architecture causal LM on a ``TensorBackend``: RMSNorm, RoPE, grouped-query
-/// attention with q/k RMSNorm, SwiGLU MLP, tied or untied embeddings. Weights are fp32 master
-/// weights; the forward pass can keep its activations for ``backward(_:dLogits:into:)``, or run
-/// incrementally against a ``KVCache`` for sampling.
+/// attention with q/k RMSNorm, SwiGLU MLP, tied or untied embeddings. The forward pass can keep
+/// its activations (or only each layer's input, recomputing the rest) for the backward pass, or
+/// run incrementally against a ``KVCache`` for sampling.
+///
+/// Precision: in fp32, ``weights`` are the fp32 weights that are trained and saved. In bf16,
+/// ``weights`` are the working copies the passes read — weight matrices in bf16, norm vectors in
+/// fp32 — every matrix product takes bf16 operands with fp32 accumulation, and ``master`` holds
+/// the fp32 master weights the optimizer updates (``refreshWorkingWeights()`` then rounds them
+/// into the working copies). ``parameters`` is whichever set is trained and saved.
 public final class Qwen3Model: @unchecked Sendable {
     public let config: ModelConfig
     public let backend: TensorBackend
+    public let precision: Precision
+    /// What the forward and backward passes read.
     public let weights: ParameterSet
+    /// fp32 master weights (bf16 precision only).
+    public let master: ParameterSet?
 
     /// A model with zero weights (fill them with ``randomInit(seed:)`` or a checkpoint).
-    public init(config: ModelConfig, backend: TensorBackend) throws {
+    public init(config: ModelConfig, backend: TensorBackend, precision: Precision = .fp32) throws {
         try config.validate()
         self.config = config
         self.backend = backend
-        self.weights = ParameterSet(specs: config.parameterSpecs, backend: backend)
+        self.precision = precision
+        if precision == .bf16 {
+            self.weights = ParameterSet(specs: config.parameterSpecs, backend: backend) { $0.shape.count == 2 ? .bf16 : .fp32 }
+            self.master = ParameterSet(specs: config.parameterSpecs, backend: backend)
+        } else {
+            self.weights = ParameterSet(specs: config.parameterSpecs, backend: backend)
+            self.master = nil
+        }
+    }
+
+    /// The fp32 values that are trained, loaded and saved: ``master`` in bf16, else ``weights``.
+    public var parameters: ParameterSet { master ?? weights }
+
+    /// Rounds the master weights into the bf16 working copies (norm vectors are copied); no-op in fp32.
+    public func refreshWorkingWeights() {
+        guard let master else { return }
+        for (src, dst) in zip(master.tensors, weights.tensors) {
+            if dst.dtype == .bf16 { backend.convert(src, to: dst) } else { backend.copy(src, srcOffset: 0, to: dst, dstOffset: 0, count: src.count) }
+        }
     }
 
     /// Norm weights 1, every matrix N(0, 0.02²) (HF's `initializer_range`), deterministic per seed.
     public func randomInit(seed: UInt64, std: Double = 0.02) {
         var rng = TrainerRNG(seed: seed)
-        for (spec, t) in zip(weights.specs, weights.tensors) {
+        for (spec, t) in zip(parameters.specs, parameters.tensors) {
             if spec.shape.count == 1 {
                 backend.fill(t, value: 1)
             } else {
                 backend.upload((0..<spec.count).map { _ in Float(rng.normal() * std) }, to: t)
             }
         }
+        refreshWorkingWeights()
     }
 
     var lmHead: Tensor { config.tieWordEmbeddings ? weights["model.embed_tokens.weight"] : weights["lm_head.weight"] }
@@ -178,10 +207,10 @@ public final class Qwen3Model: @unchecked Sendable {
     func headBackward(_ pass: HiddenPass, dLogits: Tensor, rows: Range<Int>, dHidden: Tensor, grads: ParameterSet) {
         let c = config, be = backend, d = c.hiddenSize
         be.gemm(transA: false, transB: false, m: rows.count, n: d, k: c.vocabSize, alpha: 1, a: TensorSlice(dLogits), lda: c.vocabSize,
-                b: TensorSlice(lmHead), ldb: d, beta: 1, c: TensorSlice(dHidden, offset: rows.lowerBound * d), ldc: d)
+                b: TensorSlice(lmHead), ldb: d, beta: 1, c: TensorSlice(dHidden, offset: rows.lowerBound * d), ldc: d, precision: precision)
         let headGrad = c.tieWordEmbeddings ? grads["model.embed_tokens.weight"] : grads["lm_head.weight"]
         be.gemm(transA: true, transB: false, m: c.vocabSize, n: d, k: rows.count, alpha: 1, a: TensorSlice(dLogits), lda: c.vocabSize,
-                b: TensorSlice(pass.hFinal, offset: rows.lowerBound * d), ldb: d, beta: 1, c: TensorSlice(headGrad), ldc: d)
+                b: TensorSlice(pass.hFinal, offset: rows.lowerBound * d), ldb: d, beta: 1, c: TensorSlice(headGrad), ldc: d, precision: precision)
     }
 
     /// Logits of the rows `rows` of the pass: `[rows.count, vocab]`.
@@ -190,7 +219,7 @@ public final class Qwen3Model: @unchecked Sendable {
         let logits = be.makeTensor(count: rows.count * c.vocabSize)
         be.gemm(transA: false, transB: true, m: rows.count, n: c.vocabSize, k: d, alpha: 1,
                 a: TensorSlice(pass.hFinal, offset: rows.lowerBound * d), lda: d, b: TensorSlice(lmHead), ldb: d,
-                beta: 0, c: TensorSlice(logits), ldc: c.vocabSize)
+                beta: 0, c: TensorSlice(logits), ldc: c.vocabSize, precision: precision)
         return logits
     }
 
@@ -258,15 +287,15 @@ public final class Qwen3Model: @unchecked Sendable {
     /// y (`[rows, out]`) = x (`[rows, inDim]`) · Wᵀ, W `[out, inDim]`; `accumulate` adds to y.
     func linear(_ x: Tensor, _ w: Tensor, _ y: Tensor, rows: Int, out: Int, inDim: Int, accumulate: Bool = false) {
         backend.gemm(transA: false, transB: true, m: rows, n: out, k: inDim, alpha: 1, a: TensorSlice(x), lda: inDim,
-                     b: TensorSlice(w), ldb: inDim, beta: accumulate ? 1 : 0, c: TensorSlice(y), ldc: out)
+                     b: TensorSlice(w), ldb: inDim, beta: accumulate ? 1 : 0, c: TensorSlice(y), ldc: out, precision: precision)
     }
 
     /// For y = x · Wᵀ: dW += dyᵀ · x and dx (=, or += with `accumulate`) dy · W.
     func linearBackward(dy: Tensor, x: Tensor, w: Tensor, dW: Tensor, dx: Tensor, rows: Int, out: Int, inDim: Int, accumulate: Bool) {
         backend.gemm(transA: true, transB: false, m: out, n: inDim, k: rows, alpha: 1, a: TensorSlice(dy), lda: out,
-                     b: TensorSlice(x), ldb: inDim, beta: 1, c: TensorSlice(dW), ldc: inDim)
+                     b: TensorSlice(x), ldb: inDim, beta: 1, c: TensorSlice(dW), ldc: inDim, precision: precision)
         backend.gemm(transA: false, transB: false, m: rows, n: inDim, k: out, alpha: 1, a: TensorSlice(dy), lda: out,
-                     b: TensorSlice(w), ldb: inDim, beta: accumulate ? 1 : 0, c: TensorSlice(dx), ldc: inDim)
+                     b: TensorSlice(w), ldb: inDim, beta: accumulate ? 1 : 0, c: TensorSlice(dx), ldc: inDim, precision: precision)
     }
 
     func checkIDs(_ ids: [Int32]) throws(TrainerError) {

@@ -23,6 +23,15 @@ public final class AdamW: @unchecked Sendable {
         grads.tensors.reduce(0.0) { $0 + backend.sumOfSquares($1) }.squareRoot()
     }
 
+    /// One step on the model's trained parameters (its fp32 master weights in bf16 precision),
+    /// then the working copies are refreshed; returns the gradient norm before clipping.
+    @discardableResult
+    public func step(model: Qwen3Model, grads: ParameterSet) -> Double {
+        let norm = step(weights: model.parameters, grads: grads)
+        model.refreshWorkingWeights()
+        return norm
+    }
+
     /// Clips `grads` (in place) and applies one AdamW step to `weights`; returns the norm before clipping.
     /// Norm weights (1-D) get no weight decay, as in the usual HF/verl parameter groups.
     @discardableResult

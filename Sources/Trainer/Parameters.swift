@@ -15,10 +15,10 @@ public final class ParameterSet: @unchecked Sendable {
     public let tensors: [Tensor]
     private let index: [String: Int]
 
-    /// Zero-filled tensors for every spec on `backend`.
-    public init(specs: [ParameterSpec], backend: TensorBackend) {
+    /// Zero-filled tensors for every spec on `backend`, fp32 unless `dtype` says otherwise.
+    public init(specs: [ParameterSpec], backend: TensorBackend, dtype: (ParameterSpec) -> TensorDType = { _ in .fp32 }) {
         self.specs = specs
-        self.tensors = specs.map { backend.makeTensor(count: $0.count) }
+        self.tensors = specs.map { backend.makeTensor(count: $0.count, dtype: dtype($0)) }
         var idx: [String: Int] = [:]
         for (i, s) in specs.enumerated() { idx[s.name] = i }
         self.index = idx

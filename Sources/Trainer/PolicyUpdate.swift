@@ -3,30 +3,36 @@ import Pipeline
 
 /// One prompt's rollouts with what the shaping core made of them: per-token ResT weights and the
 /// group-normalised advantage of each rollout.
-struct RolloutGroup {
-    let example: TaskExample
-    let prompt: [Int32]
-    let rollouts: [Rollout]
+public struct RolloutGroup: Sendable {
+    public let example: TaskExample
+    public let prompt: [Int32]
+    public let rollouts: [Rollout]
     /// `weights[r][t]`: the weight of response token t of rollout r.
-    var weights: [[Float]] = []
+    public var weights: [[Float]] = []
     /// `categories[r][t]`: the region (``Regions/TokenCategory`` raw value) of that token.
-    var categories: [[UInt8]] = []
-    var advantages: [Float] = []
+    public var categories: [[UInt8]] = []
+    public var advantages: [Float] = []
     /// Σ over the group's response tokens of m·w (+1e-8): the loss's normaliser.
-    var weightSum: Double { 1e-8 + weights.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double($1) } } }
+    public var weightSum: Double { 1e-8 + weights.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double($1) } } }
+
+    public init(example: TaskExample, prompt: [Int32], rollouts: [Rollout], weights: [[Float]] = [], categories: [[UInt8]] = [],
+                advantages: [Float] = []) {
+        self.example = example; self.prompt = prompt; self.rollouts = rollouts; self.weights = weights
+        self.categories = categories; self.advantages = advantages
+    }
 }
 
 /// Numbers one pass of the policy update gathers.
-struct UpdateTally {
-    var loss = 0.0
-    var clipped = 0.0
-    var tokens = 0.0
-    var kl = 0.0
+public struct UpdateTally: Sendable {
+    public var loss = 0.0
+    public var clipped = 0.0
+    public var tokens = 0.0
+    public var kl = 0.0
     /// Positions run through the model (prompt and response, padding included).
-    var positions = 0
+    public var positions = 0
     /// The digest (PROTOCOL.md §`applied`) of the weights the loss multiplied in, taken token by
     /// token where it multiplies them (the ordinal of a response token is its index t).
-    var applied = WeightDigest()
+    public var applied = WeightDigest()
 }
 
 /// The GRPO + ResT policy update of one step, as gradient accumulation over micro-batches:
@@ -34,23 +40,27 @@ struct UpdateTally {
 /// ℓ = −min(ρ·A, clip(ρ, 1−ε, 1+ε)·A) (+ β·KL_k3 to the reference when on), ρ = π/π_old, the
 /// groups averaged. The normaliser is known before any forward pass (it depends on the weights
 /// only), so splitting a group into micro-batches leaves the gradient unchanged.
-struct PolicyUpdate {
-    let model: Qwen3Model
-    let reference: Qwen3Model?
-    let config: TrainConfig
-    let pad: Int32
+public struct PolicyUpdate: Sendable {
+    public let model: Qwen3Model
+    public let reference: Qwen3Model?
+    public let config: TrainConfig
+    public let pad: Int32
+
+    public init(model: Qwen3Model, reference: Qwen3Model?, config: TrainConfig, pad: Int32) {
+        self.model = model; self.reference = reference; self.config = config; self.pad = pad
+    }
 
     var invTemperature: Float { 1 / max(config.sampling.temperature, 1e-4) }
 
     /// Sequences per forward/backward pass.
-    func microBatch(groupSize: Int) -> Int {
+    public func microBatch(groupSize: Int) -> Int {
         config.execution.updateMicroBatch > 0 ? min(config.execution.updateMicroBatch, groupSize) : groupSize
     }
 
     /// Accumulates the update's gradient into `grads` (which the caller zeroes) and returns the tally.
     /// `observe(group, rollout, offsets, coef)` sees every ∂loss/∂log π the backward pass uses.
-    func accumulate(_ groups: [RolloutGroup], into grads: ParameterSet,
-                    observe: (_ group: Int, _ rollout: Int, _ offsets: Range<Int>, _ coef: [Float]) -> Void = { _, _, _, _ in }) throws -> UpdateTally {
+    public func accumulate(_ groups: [RolloutGroup], into grads: ParameterSet,
+                           observe: (_ group: Int, _ rollout: Int, _ offsets: Range<Int>, _ coef: [Float]) -> Void = { _, _, _, _ in }) throws -> UpdateTally {
         var tally = UpdateTally()
         let scaleG = 1 / Double(groups.count), eps = config.clipEps, beta = Double(config.klCoef)
         let loss = TokenLoss(model: model, chunkRows: config.execution.headChunk)

@@ -87,6 +87,17 @@ public enum Safetensors {
     /// Writes fp32 tensors (in the given order) with optional string metadata.
     public static func write(_ tensors: [(name: String, shape: [Int], values: [Float])], metadata: [String: String] = ["format": "pt"],
                              to url: URL) throws(TrainerError) {
+        for t in tensors where t.values.count != t.shape.reduce(1, *) {
+            throw .shapeMismatch(name: t.name, expected: t.shape, found: [t.values.count])
+        }
+        try write(names: tensors.map { ($0.name, $0.shape) }, metadata: metadata, to: url) { tensors[$0].values }
+    }
+
+    /// Writes fp32 tensors streamed one at a time: `values(i)` gives tensor i's elements when it
+    /// is written, so a checkpoint never needs a second copy of the model in memory. The file
+    /// appears under its name only when complete.
+    public static func write(names: [(name: String, shape: [Int])], metadata: [String: String] = ["format": "pt"], to url: URL,
+                             values: (Int) throws -> [Float]) throws(TrainerError) {
         var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {
@@ -94,22 +105,38 @@ public enum Safetensors {
             parts.append("\"__metadata__\":{\(m)}")
         }
         var offset = 0
-        for t in tensors {
-            guard t.values.count == t.shape.reduce(1, *) else {
-                throw .shapeMismatch(name: t.name, expected: t.shape, found: [t.values.count])
-            }
-            let bytes = t.values.count * 4
+        for t in names {
+            let bytes = t.shape.reduce(1, *) * 4
             parts.append("\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
             offset += bytes
         }
         header += parts.joined(separator: ",") + "}"
         while (header.utf8.count + 8) % 8 != 0 { header += " " }   // keep tensor data 8-byte aligned
-        var out = Data(capacity: 8 + header.utf8.count + offset)
-        var n = UInt64(header.utf8.count).littleEndian
-        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
-        out.append(contentsOf: Array(header.utf8))
-        for t in tensors { t.values.withUnsafeBytes { out.append(contentsOf: $0) } }
-        do { try out.write(to: url, options: .atomic) } catch { throw .io("cannot write \(url.path): \(error.localizedDescription)") }
+        let partial = url.appendingPathExtension("partial")
+        guard FileManager.default.createFile(atPath: partial.path, contents: nil), let h = FileHandle(forWritingAtPath: partial.path) else {
+            throw .io("cannot write \(partial.path)")
+        }
+        do {
+            var start = Data()
+            var n = UInt64(header.utf8.count).littleEndian
+            withUnsafeBytes(of: &n) { start.append(contentsOf: $0) }
+            start.append(contentsOf: Array(header.utf8))
+            try h.write(contentsOf: start)
+            for (i, t) in names.enumerated() {
+                let v = try values(i)
+                guard v.count == t.shape.reduce(1, *) else { throw TrainerError.shapeMismatch(name: t.name, expected: t.shape, found: [v.count]) }
+                try v.withUnsafeBytes { try h.write(contentsOf: Data($0)) }
+            }
+            try h.close()
+            _ = try? FileManager.default.removeItem(at: url)
+            try FileManager.default.moveItem(at: partial, to: url)
+        } catch let e as TrainerError {
+            try? h.close(); try? FileManager.default.removeItem(at: partial)
+            throw e
+        } catch {
+            try? h.close(); try? FileManager.default.removeItem(at: partial)
+            throw .io("cannot write \(url.path): \(error.localizedDescription)")
+        }
     }
 
     static func jsonString(_ s: String) -> String {

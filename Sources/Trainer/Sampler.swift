@@ -28,6 +28,10 @@ public struct Rollout: Sendable, Equatable {
     public var logProbs: [Float]
     public var entropies: [Float]
     public var finish: FinishReason
+
+    public init(ids: [Int32], logProbs: [Float], entropies: [Float], finish: FinishReason) {
+        self.ids = ids; self.logProbs = logProbs; self.entropies = entropies; self.finish = finish
+    }
 }
 
 /// Batched rollouts: prompts of different lengths share one batch (left-padded; see ``KVCache``),
@@ -41,8 +45,11 @@ public struct Sampler: Sendable {
 
     /// `n` continuations of every prompt, prompt-major (`result[p · n + s]`). Temperature 0 is
     /// greedy and draws no random numbers; otherwise one uniform per row and step comes from `rng`.
+    /// Only ids below `drawable` are drawn (default: the whole vocabulary; the trainer passes its
+    /// tokenizer's size, so a vocabulary padded past it — 151,936 vs 151,669 — never yields a
+    /// token the shaping core cannot decode).
     public func sample(prompts: [[Int32]], n: Int, options: SamplingOptions, stopIDs: Set<Int32>, padID: Int32 = 0,
-                       rng: inout TrainerRNG) throws -> [Rollout] {
+                       drawable: Int? = nil, rng: inout TrainerRNG) throws -> [Rollout] {
         guard !prompts.isEmpty, n > 0, prompts.allSatisfy({ !$0.isEmpty }) else { throw TrainerError.data("empty prompt or n = 0") }
         guard options.maxNewTokens > 0 else { throw TrainerError.data("maxNewTokens must be positive") }
         let be = model.backend, vocab = model.config.vocabSize
@@ -65,8 +72,8 @@ public struct Sampler: Sendable {
         var done = [Bool](repeating: false, count: rows)
         for step in 0..<options.maxNewTokens {
             let uniforms = options.temperature > 0 ? (0..<rows).map { _ in Float(rng.uniform()) } : []
-            let drawn = be.sampleTokens(logits: logits, rows: rows, vocab: vocab, temperature: max(options.temperature, 0),
-                                        topP: options.topP, uniforms: uniforms)
+            let drawn = be.sampleTokens(logits: logits, rows: rows, vocab: vocab, candidates: min(drawable ?? vocab, vocab),
+                                        temperature: max(options.temperature, 0), topP: options.topP, uniforms: uniforms)
             var next = [Int32](repeating: padID, count: rows)
             for r in 0..<rows where !done[r] {
                 let id = drawn.ids[r]

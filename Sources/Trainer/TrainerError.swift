@@ -7,6 +7,8 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case data(String)
     case tokenizer(String)
+    /// The memory plan does not fit (the message says by how much and what would shrink it).
+    case insufficientMemory(String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
         case .shapeMismatch(let n, let e, let f): return "tensor '\(n)' has shape \(f), expected \(e)"
         case .data(let m): return "data: \(m)"
         case .tokenizer(let m): return "tokenizer: \(m)"
+        case .insufficientMemory(let m): return "not enough memory: \(m)"
         }
     }
 }

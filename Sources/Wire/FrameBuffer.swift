@@ -122,10 +122,10 @@ public struct IncomingTensors {
         return out
     }
 
-    /// fp32 values (one copy; little-endian host).
-    public func floats(_ d: TensorDescriptor) -> [Float] {
+    /// The tensor's elements as `T`, whose width must be the dtype's (one copy; little-endian host).
+    public func elements<T: BitwiseCopyable>(_ d: TensorDescriptor, as _: T.Type) -> [T] {
         let n = d.elementCount ?? 0
-        return [Float](unsafeUninitializedCapacity: n) { buf, count in
+        return [T](unsafeUninitializedCapacity: n) { buf, count in
             forEachChunk(d) { chunk, at in
                 if chunk.count > 0 { memcpy(buf.baseAddress! + at, chunk.baseAddress!, chunk.count) }
             }
@@ -133,16 +133,11 @@ public struct IncomingTensors {
         }
     }
 
+    /// fp32 values (one copy; little-endian host).
+    public func floats(_ d: TensorDescriptor) -> [Float] { elements(d, as: Float.self) }
+
     /// int32 values (one copy; little-endian host).
-    public func int32s(_ d: TensorDescriptor) -> [Int32] {
-        let n = d.elementCount ?? 0
-        return [Int32](unsafeUninitializedCapacity: n) { buf, count in
-            forEachChunk(d) { chunk, at in
-                if chunk.count > 0 { memcpy(buf.baseAddress! + at, chunk.baseAddress!, chunk.count) }
-            }
-            count = n
-        }
-    }
+    public func int32s(_ d: TensorDescriptor) -> [Int32] { elements(d, as: Int32.self) }
 
     /// Integer-like or float values converted to `Float` (masks).
     public func floatsConverting(_ d: TensorDescriptor) -> [Float] {
@@ -162,6 +157,25 @@ public struct IncomingTensors {
                     case .float32: v = chunk.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
                     }
                     buf[at + i] = v
+                }
+            }
+            count = n
+        }
+    }
+
+    /// int32/int64 values, exactly (no conversion through a floating-point type).
+    public func integers(_ d: TensorDescriptor) -> [Int64] {
+        let n = d.elementCount ?? 0
+        return [Int64](unsafeUninitializedCapacity: n) { buf, count in
+            forEachChunk(d) { chunk, at in
+                let m = chunk.count / d.dtype.byteWidth
+                for i in 0..<m {
+                    switch d.dtype {
+                    case .int32: buf[at + i] = Int64(chunk.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))
+                    case .int64: buf[at + i] = chunk.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)
+                    case .uint8, .bool: buf[at + i] = Int64(chunk[i])
+                    case .float32, .float16, .bfloat16: buf[at + i] = 0 // not an integer dtype: callers check dtypes first
+                    }
                 }
             }
             count = n

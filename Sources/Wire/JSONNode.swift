@@ -67,15 +67,23 @@ public struct JSONNode {
         return s
     }
 
-    /// An integral number in `range`.
-    public func int(_ what: String, in range: ClosedRange<Int> = Int(-(1 << 53))...Int(1 << 53)) throws -> Int {
+    /// An integral number in `range` (|bounds| < 2^53: every integer text a double reads as such
+    /// a number was exact, since anything larger rounds to ≥ 2^53). Not a number:
+    /// `bad_header`; a number that is not an integer in `range`: `rangeCode` (default `value`).
+    /// The check is done on the double before any conversion, so no input reaches `Int(_:)` unchecked.
+    public func int(_ what: String, in range: ClosedRange<Int> = -JSONNode.maxExactInteger...JSONNode.maxExactInteger,
+                    rangeCode: WireErrorCode = .value) throws -> Int {
         guard isNumber else { throw WireError(.badHeader, "\(what) must be a number") }
         let d = ptr.pointee.valuedouble
-        guard d.isFinite, d == d.rounded(), d >= Double(range.lowerBound), d <= Double(range.upperBound) else {
-            throw WireError(.badHeader, "\(what) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        let lo = Double(max(range.lowerBound, -Self.maxExactInteger)), hi = Double(min(range.upperBound, Self.maxExactInteger))
+        guard d.isFinite, d == d.rounded(.towardZero), d >= lo, d <= hi else {
+            throw WireError(rangeCode, "\(what) must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
-        return Int(d)
+        return Int(d) // exact: an integral double within ±(2^53 − 1)
     }
+
+    /// 2^53 − 1: the largest integer whose JSON text no other integer text shares as a double.
+    public static let maxExactInteger = (1 << 53) - 1
 
     /// A number (`null` reads as NaN, the writer's spelling of a non-finite value).
     public func double(_ what: String) throws -> Double {

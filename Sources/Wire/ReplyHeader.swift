@@ -160,7 +160,7 @@ public struct ReplyHeader: Sendable, Equatable {
             guard root.isObject else { throw WireError(.badHeader, "reply header must be a JSON object") }
             let v = try root.required("v", in: "reply").int("v")
             var h = ReplyHeader(op: try root.required("op", in: "reply").string("op"),
-                                id: try root["id"].map { try $0.int("id", in: 0...(1 << 53)) }, version: v)
+                                id: try root["id"].map { try $0.int("id", in: 0...JSONNode.maxExactInteger) }, version: v)
             let status = try root.required("status", in: "reply").string("status")
             if status == "error" {
                 let e = try root.required("error", in: "reply")

@@ -59,7 +59,7 @@ public struct RequestHeader: Sendable, Equatable {
 
     public var version: Int
     public var op: WireOp
-    /// Client-chosen request id, echoed in the reply (0 ≤ id ≤ 2^53).
+    /// Client-chosen request id, echoed in the reply (0 ≤ id ≤ 2^53 − 1).
     public var id: Int
     /// Global training step (shape).
     public var step: Int?
@@ -82,11 +82,24 @@ public struct RequestHeader: Sendable, Equatable {
         self.options = options; self.tensors = tensors
     }
 
+    /// Largest `step` accepted (steps are counts of optimiser updates; 2^40 leaves every
+    /// schedule's arithmetic exact).
+    public static let maxStep = 1 << 40
+    /// Largest tensor dimension and `vocab` accepted before the server's own limits apply.
+    public static let maxDimension = 1 << 40
+
+    /// A softmax temperature the entropy kernels can use: finite and > 0 both as a double and
+    /// after rounding to float32 (1e-50 would become 0, 1e300 infinity).
+    public static func isValidTemperature(_ t: Double) -> Bool {
+        let f = Float(t)
+        return t.isFinite && t > 0 && f.isFinite && f > 0
+    }
+
     /// Reads just enough of a header to address a reply (op and id), even when the rest is invalid.
     public static func peek(_ bytes: UnsafeRawBufferPointer) -> (op: String?, id: Int?) {
         (try? JSONNode.parse(bytes) { root -> (String?, Int?) in
             let op = try? root["op"]?.string("op")
-            let id = try? root["id"]?.int("id", in: 0...(1 << 53))
+            let id = try? root["id"]?.int("id", in: 0...JSONNode.maxExactInteger)
             return (op ?? nil, id ?? nil)
         }) ?? (nil, nil)
     }
@@ -95,14 +108,14 @@ public struct RequestHeader: Sendable, Equatable {
     public static func decode(_ bytes: UnsafeRawBufferPointer, frameCount: Int) throws -> RequestHeader {
         try JSONNode.parse(bytes) { root in
             guard root.isObject else { throw WireError(.badHeader, "header must be a JSON object") }
-            let v = try root.required("v", in: "header").int("v")
+            let v = try root.required("v", in: "header").int("v", rangeCode: .version)
             guard v == protocolVersion else { throw WireError(.version, "protocol version \(v) is not supported (this server speaks 1)") }
             let opName = try root.required("op", in: "header").string("op")
             guard let op = WireOp(rawValue: opName) else { throw WireError(.badHeader, "unknown op \"\(opName)\"") }
-            let id = try root.required("id", in: "header").int("id", in: 0...(1 << 53))
+            let id = try root.required("id", in: "header").int("id", in: 0...JSONNode.maxExactInteger)
             var h = RequestHeader(op: op, id: id, version: v)
-            h.step = try root["step"].map { try $0.int("step") }
-            h.vocab = try root["vocab"].map { try $0.int("vocab", in: 1...(1 << 40)) }
+            h.step = try root["step"].map { try $0.int("step", in: 0...RequestHeader.maxStep) }
+            h.vocab = try root["vocab"].map { try $0.int("vocab", in: 1...RequestHeader.maxDimension) }
             h.groundTruth = try root["ground_truth"].map { try $0.array("ground_truth").enumerated().map { i, n in try n.string("ground_truth[\(i)]") } }
             h.turnGroundTruth = try root["turn_ground_truth"].map { node in
                 try node.array("turn_ground_truth").enumerated().map { i, row in
@@ -131,10 +144,10 @@ public struct RequestHeader: Sendable, Equatable {
 
     static func decodeApplied(_ n: JSONNode) throws -> AppliedReport {
         _ = try n.members("applied")
-        func count(_ key: String) throws -> Int { try n.required(key, in: "applied").int("applied.\(key)", in: 0...(1 << 53)) }
+        func count(_ key: String) throws -> Int { try n.required(key, in: "applied").int("applied.\(key)", in: 0...JSONNode.maxExactInteger) }
         func finite(_ key: String) throws -> Double {
             let x = try n.required(key, in: "applied").double("applied.\(key)")
-            guard x.isFinite else { throw WireError(.badHeader, "applied.\(key) must be a finite number") }
+            guard x.isFinite else { throw WireError(.value, "applied.\(key) must be a finite number") }
             return x
         }
         return AppliedReport(replyID: try count("reply_id"),
@@ -150,7 +163,9 @@ public struct RequestHeader: Sendable, Equatable {
         o.rewardFlags = try n["reward_flags"].map { try $0.members("options.reward_flags").map { k, v in RewardFlag(k, try v.bool("options.reward_flags.\(k)")) } }
         o.schedule = try n["schedule"].map { try $0.string("options.schedule") }
         o.temperature = try n["temperature"].map { try $0.double("options.temperature") }
-        if let t = o.temperature, !(t > 0 && t.isFinite) { throw WireError(.badHeader, "options.temperature must be a positive number") }
+        if let t = o.temperature, !Self.isValidTemperature(t) {
+            throw WireError(.value, "options.temperature must be a finite number > 0 that is finite and > 0 in float32, got \(t)")
+        }
         o.computeRewards = try n["compute_rewards"].map { try $0.bool("options.compute_rewards") }
         o.computeWeights = try n["compute_weights"].map { try $0.bool("options.compute_weights") }
         o.turnReward = try n["turn_reward"].map { try $0.string("options.turn_reward") }
@@ -166,8 +181,10 @@ public struct RequestHeader: Sendable, Equatable {
         let name = try n.required("name", in: ctx).string("\(ctx).name")
         let dn = try n.required("dtype", in: ctx).string("\(ctx).dtype")
         guard let dtype = WireDType(rawValue: dn) else { throw WireError(.dtype, "\(name): unknown dtype \"\(dn)\"") }
-        let shape = try n.required("shape", in: ctx).array("\(ctx).shape").map { try $0.int("\(ctx).shape", in: 0...(1 << 40)) }
-        let frames = try n.required("frames", in: ctx).array("\(ctx).frames").map { try $0.int("\(ctx).frames", in: 1...(1 << 20)) }
+        let shape = try n.required("shape", in: ctx).array("\(ctx).shape").map { try $0.int("\(ctx).shape", in: 0...RequestHeader.maxDimension) }
+        let frames = try n.required("frames", in: ctx).array("\(ctx).frames").map {
+            try $0.int("\(ctx).frames", in: 1...(1 << 20), rangeCode: .badHeader)
+        }
         guard !frames.isEmpty else { throw WireError(.badHeader, "\(name): \"frames\" is empty") }
         return TensorDescriptor(name: name, dtype: dtype, shape: shape, frames: frames)
     }

@@ -63,10 +63,7 @@ public enum ShapeRequestCodec {
             guard let pl = t["prompt_lengths"] else { throw WireError(.badHeader, "prompt_ids needs prompt_lengths") }
             guard p.shape.count == 1, pl.shape == [b] else { throw WireError(.shape, "prompt_ids must be [N] and prompt_lengths [\(b)]") }
             let flat = try t.tokenIDs(p, bound: limits.vocabSize)
-            let lens = t.floatsConverting(pl).map { Int($0) }
-            guard lens.allSatisfy({ $0 >= 0 }), lens.reduce(0, +) == flat.count else {
-                throw WireError(.shape, "prompt_lengths must be ≥ 0 and sum to N = \(flat.count)")
-            }
+            let lens = try promptLengths(t.integers(pl), total: flat.count)
             var out: [[Int32]] = []; out.reserveCapacity(b)
             var at = 0
             for n in lens { out.append(Array(flat[at..<at + n])); at += n }
@@ -76,20 +73,44 @@ public enum ShapeRequestCodec {
         }
 
         let inputIDs = try t.tokenIDs(ids, bound: limits.vocabSize)
+        let maskValues = t.floatsConverting(mask)
+        if let i = maskValues.firstIndex(where: { !$0.isFinite }) {
+            throw WireError(.value, "mask[\(i / len)][\(i % len)] = \(maskValues[i]) is not finite")
+        }
         var opts = defaults
         if let o = h.options {
             if let p = o.profile { opts.profile = p }
             if let r = o.reward { opts.reward = r }
             if let f = o.rewardFlags { for x in f { opts.rewardFlags[x.name] = x.value } }
             if let s = o.schedule { opts.scheduleJSON = s }
-            if let tmp = o.temperature { opts.temperature = Float(tmp) }
+            if let tmp = o.temperature {
+                guard RequestHeader.isValidTemperature(tmp) else { throw WireError(.value, "options.temperature \(tmp) is not a usable float32 temperature") }
+                opts.temperature = Float(tmp)
+            }
             if let r = o.computeRewards { opts.computeRewards = r }
             if let x = o.computeWeights { opts.computeWeights = x }
             if let tr = o.turnReward, let a = TurnRewardAggregation(rawValue: tr) { opts.turnReward = a }
         }
-        return ShapeRequest(inputIDs: inputIDs, mask: t.floatsConverting(mask), batch: b, length: len,
+        return ShapeRequest(inputIDs: inputIDs, mask: maskValues, batch: b, length: len,
                             groundTruths: gts, step: h.step ?? 0, entropy: entropy, promptIDs: prompts, options: opts,
                             turnGroundTruths: h.turnGroundTruth)
+    }
+
+    /// Prompt lengths, checked in integer arithmetic: each in `0...total`, the running sum never
+    /// overflowing and ending at `total` (a wrong sum is a `shape` error, a bad value a `value` error).
+    static func promptLengths(_ raw: [Int64], total: Int) throws -> [Int] {
+        var out: [Int] = []; out.reserveCapacity(raw.count)
+        var sum = 0
+        for (i, v) in raw.enumerated() {
+            guard v >= 0, v <= Int64(total) else { throw WireError(.value, "prompt_lengths[\(i)] = \(v) is outside 0...\(total) (N)") }
+            let n = Int(v) // exact: 0 ≤ v ≤ total, an Int
+            let (s, overflow) = sum.addingReportingOverflow(n)
+            guard !overflow, s <= total else { throw WireError(.shape, "prompt_lengths sum past N = \(total) at [\(i)]") }
+            sum = s
+            out.append(n)
+        }
+        guard sum == total else { throw WireError(.shape, "prompt_lengths sum to \(sum), not N = \(total)") }
+        return out
     }
 
     /// Encodes a request as a message (used by Swift clients, tests and the golden files).

@@ -15,6 +15,10 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
     case tokenID = "token_id"
     /// A string (ground truth) is not valid UTF-8.
     case utf8
+    /// A number is out of its range or not finite: a header integer (id, step, vocab, a dimension,
+    /// temperature), a prompt length, a NaN/±inf entropy, logit, log-sum-exp or mask value, or a
+    /// result that came out non-finite (e.g. a schedule whose γ overflows).
+    case value
     /// The server's queue is full or it is shutting down; retry later.
     case busy
     /// The request did not finish within the server's per-request timeout.

@@ -12,6 +12,7 @@ struct RestShaper: AsyncParsableCommand {
             InspectCommand.self,
             ShapeCommand.self,
             ServeCommand.self,
+            KeygenCommand.self,
             TopCommand.self,
             ReplayCommand.self,
             EntropyCommand.self,

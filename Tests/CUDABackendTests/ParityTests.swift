@@ -4,7 +4,8 @@ import Testing
 import Trainer
 
 /// CPU vs CUDA on a tiny Qwen3 model: forward logits, every parameter gradient, and one AdamW
-/// step, plus the raw-logits entropy kernel. Runs only where a CUDA device can be opened;
+/// step (fp32 and bf16 precision); the tiled attention (padded rows, 20,000 keys, backward),
+/// device sampling and padded-batch greedy generation; plus the raw-logits entropy kernel. Runs only where a CUDA device can be opened;
 /// elsewhere it is reported as skipped (never as passed). One backend instance is shared, so the
 /// tests run one at a time (a backend is used from one thread at a time, like a CUDA stream).
 @Suite(.serialized) struct ParityTests {
@@ -17,12 +18,22 @@ import Trainer
     }
 
     /// The same random weights on both backends.
-    static func pair(seed: UInt64) throws -> (Qwen3Model, Qwen3Model) {
-        let cpu = try Qwen3Model(config: config(), backend: CPUBackend())
+    static func pair(seed: UInt64, precision: Precision = .fp32) throws -> (Qwen3Model, Qwen3Model) {
+        let cpu = try Qwen3Model(config: config(), backend: CPUBackend(), precision: precision)
         cpu.randomInit(seed: seed, std: 0.2)
-        let gpu = try Qwen3Model(config: config(), backend: try #require(Self.cuda))
-        for (a, b) in zip(cpu.weights.tensors, gpu.weights.tensors) { gpu.backend.upload(cpu.backend.download(a), to: b) }
+        let gpu = try Qwen3Model(config: config(), backend: try #require(Self.cuda), precision: precision)
+        for (a, b) in zip(cpu.parameters.tensors, gpu.parameters.tensors) { gpu.backend.upload(cpu.backend.download(a), to: b) }
+        gpu.refreshWorkingWeights()
         return (cpu, gpu)
+    }
+
+    /// Random ids, targets and loss coefficients for a `batch × time` pass.
+    static func data(seed: UInt64, batch: Int, time: Int) -> (ids: [Int32], targets: [Int32], coef: [Float]) {
+        let vocab = config().vocabSize
+        var rng = TrainerRNG(seed: seed)
+        let ids = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        let targets = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        return (ids, targets, (0..<batch * time).map { _ in Float(rng.normal()) })
     }
 
     static func maxRelDiff(_ a: [Float], _ b: [Float]) -> Float {
@@ -34,10 +45,7 @@ import Trainer
     func forwardBackwardAndStepMatchCPU() throws {
         let (cpu, gpu) = try Self.pair(seed: 7)
         let batch = 2, time = 9, vocab = Self.config().vocabSize
-        var rng = TrainerRNG(seed: 3)
-        let ids = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
-        let targets = (0..<batch * time).map { _ in Int32(rng.next() % UInt64(vocab)) }
-        let coef = (0..<batch * time).map { _ in Float(rng.normal()) }
+        let (ids, targets, coef) = Self.data(seed: 3, batch: batch, time: time)
         var results: [[[Float]]] = []
         for m in [cpu, gpu] {
             let be = m.backend
@@ -156,6 +164,32 @@ import Trainer
         let a = try Sampler(model: cpu).sample(prompts: prompts, n: 2, options: options, stopIDs: [], rng: &rng)
         let b = try Sampler(model: gpu).sample(prompts: prompts, n: 2, options: options, stopIDs: [], rng: &rng)
         #expect(a.map(\.ids) == b.map(\.ids))
+    }
+
+    /// bf16 precision: the CPU's emulation (fp32 GEMMs of bf16-rounded operands) and cuBLAS's bf16
+    /// tensor-core GEMMs agree up to fp32 summation order (a looser bound: a different sum can
+    /// round an activation to the neighbouring bf16 value before the next product).
+    @Test(.enabled(if: cuda != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"))
+    func bf16ForwardBackwardMatchesCPU() throws {
+        let (cpu, gpu) = try Self.pair(seed: 5, precision: .bf16)
+        for (a, b) in zip(cpu.weights.tensors, gpu.weights.tensors) { #expect(cpu.backend.download(a) == gpu.backend.download(b)) }
+        let batch = 2, time = 9, vocab = Self.config().vocabSize
+        let (ids, targets, coef) = Self.data(seed: 6, batch: batch, time: time)
+        var results: [[[Float]]] = []
+        for m in [cpu, gpu] {
+            let be = m.backend
+            let pass = try m.forward(ids: ids, batch: batch, time: time)
+            let logits = be.download(pass.logits)
+            be.logProbBackward(logits: pass.logits, targets: targets, coef: coef, rows: batch * time, vocab: vocab, invTemperature: 1)
+            let grads = ParameterSet(specs: m.weights.specs, backend: be)
+            m.backward(pass, dLogits: pass.logits, into: grads)
+            results.append([logits] + grads.tensors.map { be.download($0) })
+        }
+        let names = ["logits"] + cpu.weights.specs.map { "grad \($0.name)" }
+        for (i, name) in names.enumerated() {
+            let d = Self.maxRelDiff(results[0][i], results[1][i])
+            #expect(d < 3e-2, "\(name): max relative difference \(d)")
+        }
     }
 
     @Test(.enabled(if: cuda != nil, "no CUDA device (libcuda.so.1 / GPU) on this machine"))

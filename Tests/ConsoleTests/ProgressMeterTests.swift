@@ -69,6 +69,17 @@ final class FakeClock: Sendable {
         #expect(out.text.hasSuffix("shape 13/100 13% 1.08 rows/s in 0:12\n"))
     }
 
+    @Test func etaFollowsTheRecentRateNotAFastStart() {
+        let out = CapturedStream(isTerminal: false)
+        let clock = FakeClock()
+        let m = ProgressMeter("x", total: 100, stream: out, clock: clock.read)
+        clock.advance(1)
+        m.update(10)  // a fast warm-up: 10 items in a second
+        for i in 1...4 { clock.advance(10); m.update(10 + i) }  // then one item every 10 s
+        // Overall 14 items in 41 s; the ETA uses the last 30-odd seconds: 4 items in 40 s, 86 left.
+        #expect(out.text.hasSuffix("x 14/100 14% 0.34 items/s ETA 14:20\n"), "\(out.text)")
+    }
+
     @Test func quickRunLeavesNothingInALog() {
         let out = CapturedStream(isTerminal: false)
         let m = ProgressMeter("conformance", total: nil, unit: .items("cases"), stream: out, clock: FakeClock().read)

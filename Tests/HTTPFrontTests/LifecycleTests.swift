@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import HTTPFront
+import Synchronization
 import PyJSON
 import Testing
 
@@ -67,15 +69,46 @@ import Testing
         #expect(results.ok == clients * perClient)
     }
 
-    /// Beyond --http-queue a request is answered `busy` (503, Retry-After) at once.
+    /// The gate: `slots` run, up to `capacity` wait in order, one more is refused `busy` at once.
+    @Test func admissionGateRunsQueuesAndRefuses() async throws {
+        let gate = AdmissionGate(slots: 1, capacity: 2)
+        gate.start()
+        defer { gate.close() }
+        let release = DispatchSemaphore(value: 0)
+        let order = OrderLog()
+        async let a: Int = gate.run { release.wait(); order.append(1); return 1 }
+        try await waitUntil { gate.admitted == 1 }
+        async let b: Int = gate.run { order.append(2); return 2 }
+        try await waitUntil { gate.admitted == 2 }
+        do {
+            _ = try await gate.run(inline: true) { 3 }  // inline work is admitted like any other
+            Issue.record("a third request was admitted past the capacity")
+        } catch let e as HTTPFrontError {
+            #expect(e.code == "busy" && e.status == .serviceUnavailable)
+        }
+        #expect(order.values.isEmpty, "the second ran before the slot was free")
+        release.signal()
+        #expect(try await a == 1)
+        #expect(try await b == 2)
+        #expect(order.values == [1, 2])
+        try await waitUntil { gate.admitted == 0 }
+        #expect(try await gate.run(inline: true) { 4 } == 4)
+    }
+
+    /// Beyond --http-queue a request is answered `busy` (503) while the slot is taken.
     @Test func busyWhenTheGateIsFull() async throws {
         let slow = SlowBatch.body(rows: 16)
         try await FrontHarness.withFront(HTTPFrontConfig(port: 0, workers: 1, queueCapacity: 1)) { front, port in
             async let first = FrontHarness.post(port, "/openrlhf/get_reward", json: slow)
             try await waitUntil { front.requestsAdmitted >= 1 }
-            let second = try await FrontHarness.post(port, "/openrlhf/get_reward", json: "{\"query\": [\"x\"], \"labels\": [\"y\"]}")
-            #expect(second.status == 503)
-            #expect(try FrontHarness.parse(second)["error"]?["code"]?.stringValue == "busy")
+            // Small requests until one meets the full gate (the slow one holds it for seconds).
+            var busy: HTTPFrontClient.Reply?
+            while busy == nil && front.requestsAdmitted >= 1 {
+                let r = try await FrontHarness.post(port, "/openrlhf/get_reward", json: "{\"query\": [\"x\"], \"labels\": [\"y\"]}")
+                if r.status == 503 { busy = r }
+            }
+            let refused = try #require(busy, "no request met the full gate while the slow one was scored")
+            #expect(try FrontHarness.parse(refused)["error"]?["code"]?.stringValue == "busy")
             #expect(try await first.status == 200)
             let third = try await FrontHarness.post(port, "/openrlhf/get_reward", json: "{\"query\": [\"x\"], \"labels\": [\"y\"]}")
             #expect(third.status == 200)
@@ -117,6 +150,13 @@ enum SlowBatch {
                                "labels": .array(Array(repeating: .string(label), count: rows))]
         return PyJSON.dumps(body)
     }
+}
+
+/// The order in which gated work ran.
+final class OrderLog: Sendable {
+    private let log = Mutex<[Int]>([])
+    func append(_ v: Int) { log.withLock { $0.append(v) } }
+    var values: [Int] { log.withLock { $0 } }
 }
 
 /// Polls `condition` every 2 ms for up to 60 s.

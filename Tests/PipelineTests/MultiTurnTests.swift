@@ -55,6 +55,15 @@ struct MultiTurnTests {
         return (ids, mask, t)
     }
 
+    /// Observation tokens always weigh 0: configurations cannot name the category.
+    @Test func configurationsCannotWeighObservations() throws {
+        #expect(throws: (any Error).self) { try ShapingConfig.fromJSON(#"{"gammas": {"observation": 1.0}}"#) }
+        #expect(throws: (any Error).self) { try ShapingConfig.fromJSON(#"{"token_modulation": {"exponent": 1, "categories": ["observation"]}}"#) }
+        let json = try ShapingConfig().toJSON()
+        #expect(!json.contains("observation"))
+        #expect(try ShapingConfig.fromJSON(json) == ShapingConfig())
+    }
+
     @Test func turnLayoutReadsTurnsObservationsAndPadding() {
         let l = TurnLayout(mask: [0, 1, 1, 0, 0, 1, 0, 1, 1, 0, 0])
         #expect(l.turns == [1..<3, 5..<6, 7..<9])

@@ -80,6 +80,32 @@ struct ShapingEngineTests {
         }
     }
 
+    /// Non-finite entropies, logits and log-sum-exps, and temperatures that overflow the logits,
+    /// are `value` errors (issue 11), never a trap and never a non-finite weight.
+    @Test func nonFiniteNumbersAreValueErrors() throws {
+        let engine = ShapingEngine(tokenizer: try TestFixtures.qwenTokenizer(), threads: 1)
+        func code(_ e: EntropyInput, temperature: Float = 1) -> String? {
+            do {
+                _ = try engine.shape(ShapeRequest(inputIDs: [1, 2], mask: [1, 1], batch: 1, length: 2, groundTruths: [""], step: 0,
+                                                  entropy: e, options: ShapeOptions(temperature: temperature)))
+                return nil
+            } catch let e as ShapeError { return e.code } catch { return "untyped \(error)" }
+        }
+        func logits(_ v: [Float]) -> EntropyInput { .logits(bytes: v.withUnsafeBytes { Array($0) }, dtype: .fp32, vocab: v.count / 2) }
+        #expect(code(.entropies([0.5, 1])) == nil)
+        for bad: Float in [.nan, .infinity, -.infinity, -1] { #expect(code(.entropies([0.5, bad])) == "value") }
+        #expect(code(logits([1, 2, 3, 4])) == nil)
+        #expect(code(logits([1, .nan, 3, 4])) == "value")
+        #expect(code(logits([1, 2, .infinity, 4])) == "value")
+        #expect(code(logits([-.infinity, -.infinity, 3, 4])) == "value") // a row with no distribution
+        #expect(code(logits([3e38, -3e38, 1, 2])) == nil)
+        #expect(code(logits([1e30, -1e30, 1, 2]), temperature: 1e-30) == nil) // one-hot rows: entropy 0, finite
+        #expect(code(.topK(logits: [5, 2], k: 1, logsumexp: [1, 3], vocab: 10)) == "value") // log-sum-exp below the top logit
+        #expect(code(.topK(logits: [1, 2], k: 1, logsumexp: [1.5, .nan], vocab: 10)) == "value")
+        #expect(code(.topK(logits: [.nan, 2], k: 1, logsumexp: [1.5, 3], vocab: 10)) == "value")
+        #expect(code(.topK(logits: [1, 2], k: 1, logsumexp: [2, 3], vocab: 10)) == nil)
+    }
+
     /// An unparseable ground truth (the reference raises) flags that rollout only.
     @Test func rewardErrorsAreFlaggedPerRollout() throws {
         let engine = ShapingEngine(tokenizer: try TestFixtures.qwenTokenizer())

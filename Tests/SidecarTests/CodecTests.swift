@@ -52,7 +52,7 @@ import Pipeline
     }
     @Test func hugeShapeIsALimitNotACrash() {
         let unlimited = WireLimits(maxMessageBytes: .max, maxTokens: .max, maxVocab: .max, maxBatch: .max, vocabSize: 1000)
-        #expect(code([shape(gt: "[]", idsShape: "[1099511627776,1099511627776]"), ids, mask], limits: unlimited) != nil)
+        #expect(code([shape(gt: "[]", idsShape: "[1099511627776,1099511627776]"), ids, mask], limits: unlimited) == .limit)
         #expect(code([shape(idsShape: "[1099511627776,1099511627776]"), ids, mask]) == .limit)
     }
     @Test func vocabLimit() {
@@ -66,6 +66,82 @@ import Pipeline
         let extra = #",{"name":"entropy","dtype":"float32","shape":[2,3],"frames":[3]},{"name":"logits","dtype":"float32","shape":[2,3,1],"frames":[4]}"#
         #expect(code([shape(extra), ids, mask, e, e]) == .badHeader)
     }
+    // ── Numeric edges (issue 11): every number is range-checked in integer arithmetic. ──
+
+    func i64(_ v: [Int64]) -> [UInt8] { v.withUnsafeBytes { Array($0) } }
+    func i32(_ v: [Int32]) -> [UInt8] { v.withUnsafeBytes { Array($0) } }
+    func f32(_ v: [Float]) -> [UInt8] { v.withUnsafeBytes { Array($0) } }
+    /// A shape request with prompt_ids [n] (int32) and prompt_lengths [2] (int64).
+    func prompts(n: Int, lengths: [Int64]) -> [[UInt8]] {
+        let extra = #",{"name":"prompt_ids","dtype":"int32","shape":[\#(n)],"frames":[3]},{"name":"prompt_lengths","dtype":"int64","shape":[2],"frames":[4]}"#
+        return [shape(extra), ids, mask, i32([Int32](repeating: 7, count: n)), i64(lengths)]
+    }
+
+    @Test func promptLengths() {
+        #expect(code(prompts(n: 3, lengths: [1, 2])) == nil)
+        #expect(code(prompts(n: 0, lengths: [0, 0])) == nil)
+        // The 100-byte request that used to kill the server (lengths through Float and Int(_:)).
+        #expect(code(prompts(n: 1, lengths: [Int64.max, 1])) == .value)
+        #expect(code(prompts(n: 1, lengths: [1 << 62, 1 << 62])) == .value)
+        #expect(code(prompts(n: 1, lengths: [Int64.min, 2])) == .value)
+        #expect(code(prompts(n: 2, lengths: [-1, 3])) == .value)
+        #expect(code(prompts(n: 3, lengths: [1, 1])) == .shape)
+        #expect(code(prompts(n: 3, lengths: [3, 3])) == .shape)
+        #expect(code(prompts(n: 3, lengths: [2, 2])) == .shape)
+    }
+
+    @Test func headerIntegersOutOfRange() {
+        func h(id: String = "1", step: String = "0") -> [UInt8] {
+            header(#"{"v":1,"op":"shape","id":\#(id),"step":\#(step),"ground_truth":["a","b"],"tensors":[{"name":"input_ids","dtype":"int32","shape":[2,3],"frames":[1]},{"name":"mask","dtype":"float32","shape":[2,3],"frames":[2]}]}"#)
+        }
+        #expect(code([h(step: "-1"), ids, mask]) == .value)
+        #expect(code([h(step: "1.5"), ids, mask]) == .value)
+        #expect(code([h(step: "1e400"), ids, mask]) == .value)
+        #expect(code([h(step: "9223372036854775807"), ids, mask]) == .value)
+        #expect(code([h(step: "\"x\""), ids, mask]) == .badHeader)
+        #expect(code([h(id: "-1"), ids, mask]) == .value)
+        #expect(code([h(id: "18446744073709551616"), ids, mask]) == .value)
+        #expect(code([h(id: "9007199254740991"), ids, mask]) == nil) // 2^53 − 1, the largest id a double holds exactly
+        #expect(code([h(id: "9007199254740993"), ids, mask]) == .value) // reads as 2^53: not exact, refused
+        #expect(code([header(#"{"v":1e300,"op":"ping","id":1}"#)]) == .version)
+        #expect(code([shape(idsShape: "[2,-3]"), ids, mask]) == .value)
+        #expect(code([shape(idsShape: "[2,1e20]"), ids, mask]) == .value)
+        #expect(code([shape(idsShape: "[2,3.5]"), ids, mask]) == .value)
+        let frame0 = header(#"{"v":1,"op":"shape","id":1,"step":0,"ground_truth":["a","b"],"tensors":[{"name":"input_ids","dtype":"int32","shape":[2,3],"frames":[0]},{"name":"mask","dtype":"float32","shape":[2,3],"frames":[2]}]}"#)
+        #expect(code([frame0, ids, mask]) == .badHeader)
+        let vocab0 = header(#"{"v":1,"op":"shape","id":1,"step":0,"vocab":0,"ground_truth":["a","b"],"tensors":[{"name":"input_ids","dtype":"int32","shape":[2,3],"frames":[1]},{"name":"mask","dtype":"float32","shape":[2,3],"frames":[2]}]}"#)
+        #expect(code([vocab0, ids, mask]) == .value)
+    }
+
+    @Test func temperatures() {
+        func withTemperature(_ t: String) -> [UInt8] {
+            header(#"{"v":1,"op":"shape","id":1,"step":0,"ground_truth":["a","b"],"options":{"temperature":\#(t)},"tensors":[{"name":"input_ids","dtype":"int32","shape":[2,3],"frames":[1]},{"name":"mask","dtype":"float32","shape":[2,3],"frames":[2]}]}"#)
+        }
+        #expect(code([withTemperature("0.7"), ids, mask]) == nil)
+        #expect(code([withTemperature("1e30"), ids, mask]) == nil) // huge but a float32: a flat distribution
+        for bad in ["0", "-1", "1e39", "1e-50", "1e400", "null", "-0.0"] {
+            #expect(code([withTemperature(bad), ids, mask]) == .value, "temperature \(bad)")
+        }
+        #expect(code([withTemperature("\"hot\""), ids, mask]) == .badHeader)
+    }
+
+    @Test func nonFiniteMask() {
+        #expect(code([shape(), ids, f32([1, .nan, 1, 1, 1, 1])]) == .value)
+        #expect(code([shape(), ids, f32([1, 1, 1, 1, 1, -.infinity])]) == .value)
+        #expect(code([shape(), ids, f32([1, 1e38, 0, -0.0, 1, 1])]) == nil)
+    }
+
+    @Test func integerEdgesOfTokenIDs() {
+        let ids64 = #"{"v":1,"op":"shape","id":1,"step":0,"ground_truth":["a","b"],"tensors":[{"name":"input_ids","dtype":"int64","shape":[2,3],"frames":[1]},{"name":"mask","dtype":"float32","shape":[2,3],"frames":[2]}]}"#
+        for edge: Int64 in [Int64.max, Int64.min, 1 << 32, (1 << 32) + 5, -1, 1000] {
+            #expect(code([header(ids64), i64([5, 5, edge, 5, 5, 5]), mask]) == .tokenID, "id \(edge)")
+        }
+        #expect(code([header(ids64), i64([0, 999, 5, 5, 5, 5]), mask]) == nil)
+        for edge: Int32 in [Int32.max, Int32.min, -1, 1000] {
+            #expect(code([shape(), i32([5, 5, 5, 5, 5, edge]), mask]) == .tokenID, "id \(edge)")
+        }
+    }
+
     @Test func peekReadsIDOfInvalidHeader() {
         let h = header(#"{"v":7,"op":"shape","id":42,"step":"x"}"#)
         let p = h.withUnsafeBytes { RequestHeader.peek($0) }

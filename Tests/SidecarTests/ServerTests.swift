@@ -27,13 +27,15 @@ struct FakeShaper: Shaper {
 }
 
 /// Runs a server on a private ipc endpoint for the duration of `body`, then drains it.
-func withServer<R>(_ config: SidecarConfig = SidecarConfig(), shaper: any Shaper = FakeShaper(),
-                   logger: Logger = Logger(label: "rest-shaper.sidecar"),
+/// `keepBind`: serve on `config.bind` instead (e.g. tcp port `*`); the body gets the real endpoint.
+/// `workers`: where the shaping core runs (default: threads calling `shaper`).
+func withServer<R>(_ config: SidecarConfig = SidecarConfig(), shaper: any Shaper = FakeShaper(), workers: SidecarWorkers? = nil,
+                   keepBind: Bool = false, logger: Logger = Logger(label: "rest-shaper.sidecar"),
                    _ body: (SidecarServer, String) throws -> R) throws -> R {
     var cfg = config
-    let ep = "ipc:///tmp/rs-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
-    cfg.bind = ep
-    let server = try SidecarServer(config: cfg, shaper: shaper, logger: logger)
+    if !keepBind { cfg.bind = "ipc:///tmp/rs-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock" }
+    let server = try SidecarServer(config: cfg, workers: workers ?? .threads(shaper), logger: logger)
+    let ep = server.endpoint
     let done = DispatchSemaphore(value: 0)
     let t = Thread { try? server.run(); done.signal() }
     t.start()
@@ -95,7 +97,16 @@ func decodeReply(_ frames: [[UInt8]]) throws -> ShapeReply { try withRaw(frames)
             badUTF8[0][i] = 0xFF
             #expect(try code(badUTF8).0 == .utf8)
             #expect(try code([good[0], good[1]]).0 == .badHeader) // missing mask frame
-            #expect(try code(shapeFrames(id: 4, ids: [Int32](repeating: 1, count: 2000), mask: [Float](repeating: 1, count: 2000), batch: 1, gts: ["x"])) == (.limit, 4))
+            // Over max_message_bytes in frames that are each within it: a `limit` reply.
+            let big = ShapeRequest(inputIDs: [Int32](repeating: 1, count: 2000), mask: [Float](repeating: 1, count: 2000), batch: 1,
+                                   length: 2000, groundTruths: ["x"], step: 3)
+            #expect(try code(ShapeRequestCodec.encode(big, id: 4, maxFrameBytes: 1024).map(\.bytes)) == (.limit, 4))
+            // One frame over it (ZMQ_MAXMSGSIZE): ZeroMQ drops the connection before holding the
+            // frame; no reply, and the server goes on (the client's socket reconnects by itself).
+            let dropped = try SidecarClient(endpoint: ep, timeoutMillis: 1000)
+            #expect(throws: WireError(.timeout, "no reply within 1000 ms")) {
+                try dropped.request(ShapeRequestCodec.encode(big, id: 6).map(\.bytes))
+            }
             #expect(try code(shapeFrames(id: 5, ids: [1, 2], mask: [1, 1], batch: 1, gts: ["boom"])) == (.internal, 5))
             #expect(try code(good) == (nil, 1))
         }
@@ -160,12 +171,16 @@ func decodeReply(_ frames: [[UInt8]]) throws -> ShapeReply { try withRaw(frames)
             _ = try c.request([Array("{broken".utf8)])
             c.send(shapeFrames(id: 2, ids: [3], mask: [1], batch: 1, gts: ["sleep"]))
             let probe = try SidecarClient(endpoint: ep)
-            for _ in 0..<200 { // wait until the server holds the slow request, then stop it
+            var inFlight = 0
+            for _ in 0..<400 { // wait until the server holds the slow request, then stop it
                 let r = try probe.request([Array(#"{"v":1,"op":"stats","id":1}"#.utf8)])
                 let h = try r[0].withUnsafeBytes { try ReplyHeader.decode($0, frameCount: 1) }
-                if h.stats?.first(where: { $0.name == "in_flight" })?.value == 1 { break }
+                inFlight = h.stats?.first(where: { $0.name == "in_flight" })?.value ?? 0
+                if inFlight == 1 { break }
                 usleep(5_000)
             }
+            // The drain is only tested if the request really was in flight when the stop came.
+            try #require(inFlight == 1, "the slow request never showed up in flight")
             server.requestStop()
             let r = try decodeReply(try c.receive())
             #expect(r.header.isOK && r.header.id == 2)
@@ -191,6 +206,9 @@ func decodeReply(_ frames: [[UInt8]]) throws -> ShapeReply { try withRaw(frames)
         #expect(try !EndpointPolicy.isLocal("tcp://10.1.2.3:5555"))
         #expect(throws: SidecarError.self) { try EndpointPolicy.check(SidecarConfig(bind: "tcp://0.0.0.0:5555")) }
         try EndpointPolicy.check(SidecarConfig(bind: "tcp://0.0.0.0:5555", insecure: true))
-        try EndpointPolicy.check(SidecarConfig(bind: "tcp://*:5555", curveSecretKey: String(repeating: "a", count: 40)))
+        var curve = SidecarConfig(bind: "tcp://*:5555", curveSecretKey: String(repeating: "a", count: 40))
+        #expect(throws: SidecarError.self) { try EndpointPolicy.check(curve) } // encryption without an allow-list
+        curve.curveAllow = [String(repeating: "b", count: 40)]
+        try EndpointPolicy.check(curve)
     }
 }

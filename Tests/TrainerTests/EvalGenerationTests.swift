@@ -210,6 +210,27 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
         #expect(group?["total"]?.intValue == 4 && group?["correct"]?.intValue == 0)
     }
 
+    /// `--batch 8` generates the same predictions as `--batch 1` (prompts of different lengths).
+    @Test(.enabled(if: binary != nil, "the rest-shaper binary is not built next to the tests"))
+    func batchEightWritesTheSamePredictionsAsBatchOne() throws {
+        let (model, _) = try qwenVocabModel()
+        let dir = Fx.tempDir("evalbatch")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelDir = dir.appendingPathComponent("model")
+        try model.save(directory: modelDir)
+        let data = Fx.url("eval_bfcl").path
+        var files: [String] = []
+        for batch in [1, 8] {
+            let predictions = dir.appendingPathComponent("pred-\(batch).jsonl").path
+            let r = try run(["eval", "bfcl", "--model", modelDir.path, "--tokenizer", TestFixtures.qwenTiktokenPath, "--data", data, "--category", "simple_python",
+                             "--max-new-tokens", "7", "--batch", String(batch), "--write-predictions", predictions, "--quiet"])
+            #expect(r.status == 0, "stderr: \(r.err)")
+            files.append(try String(contentsOfFile: predictions, encoding: .utf8))
+        }
+        #expect(files[0].split(separator: "\n").count >= 4)
+        #expect(files[0] == files[1])
+    }
+
     @Test(.enabled(if: binary != nil, "the rest-shaper binary is not built next to the tests"))
     func sourcesAreExclusiveAndLimitNeedsModel() throws {
         let data = try fixtures.path("eval_bfcl")

@@ -21,12 +21,30 @@ import Trainer
         let u = (0..<n).map { _ in Float(rng.uniform()) }
         var ids = [Int32](repeating: -1, count: n), ref = ids
         var lp = [Float](repeating: 0, count: n), rlp = lp, ent = lp, rent = lp
-        ct_sample_rows(logits, n, vocab, 1 / temperature, topP, u, &ids, &lp, &ent)
-        ct_sample_rows_ref(logits, n, vocab, 1 / temperature, topP, u, &ref, &rlp, &rent)
+        ct_sample_rows(logits, n, vocab, vocab, 1 / temperature, topP, u, &ids, &lp, &ent)
+        ct_sample_rows_ref(logits, n, vocab, vocab, 1 / temperature, topP, u, &ref, &rlp, &rent)
         #expect(ids == ref)
         #expect(lp == rlp && ent == rent)
         #expect(ids[5] == 17)
         #expect(ids.allSatisfy { $0 >= 0 && Int($0) < vocab })
+    }
+
+    /// Only the first `candidates` ids are drawn; log-probabilities stay those of the full softmax.
+    @Test func drawsStayBelowTheCandidateLimit() {
+        let n = 32, vocab = 500, limit = 300
+        var logits = Self.rows(n, vocab, seed: 4, spread: 1)
+        for r in 0..<n { for i in limit..<vocab { logits[r * vocab + i] += 6 } }   // the excluded ids dominate
+        var rng = TrainerRNG(seed: 2)
+        let u = (0..<n).map { _ in Float(rng.uniform()) }
+        var ids = [Int32](repeating: -1, count: n), ref = ids, lp = [Float](repeating: 0, count: n), rlp = lp
+        ct_sample_rows(logits, n, vocab, limit, 1, 0.95, u, &ids, &lp, nil)
+        ct_sample_rows_ref(logits, n, vocab, limit, 1, 0.95, u, &ref, &rlp, nil)
+        #expect(ids == ref && lp == rlp)
+        #expect(ids.allSatisfy { $0 >= 0 && $0 < limit })
+        #expect(lp.allSatisfy { $0 < -5 })   // small under the full softmax
+        var greedy = [Int32](repeating: -1, count: n)
+        ct_sample_rows(logits, n, vocab, limit, 0, 1, nil, &greedy, nil, nil)
+        #expect(greedy.allSatisfy { $0 < limit })
     }
 
     /// Greedy takes the first maximal logit and reports softmax(logits) quantities.

@@ -5,6 +5,11 @@ malformed request got its typed error. Prints a JSON summary and `N passed, M fa
   python load_test.py --endpoint ipc:///tmp/rest-shaper.sock [--processes 8] [--batches 200]
                       [--oversize-mb 40]   (send one oversized message per process; needs a server
                                             started with a smaller max message size)
+                      [--outstanding K]    (K > 1: valid batches only, K outstanding per client
+                                            through Client.shape_many; every reply is compared with
+                                            the reference reply of its batch, `busy` replies are
+                                            retried by the client and counted; --require-busy
+                                            fails the run unless some were)
 """
 import argparse
 import hashlib
@@ -154,8 +159,13 @@ def worker(args):
                 rid = 10**9 + index
                 frames = malformed_frames("shape", rid)
                 header = json.loads(frames[0])
-                header["tensors"].append({"name": "entropy", "dtype": "float32", "shape": [int(big.size)], "frames": [3]})
-                reply = client.request([protocol.canonical_json(header)] + frames[1:] + [big], rid)
+                # Chunked like every sender does (frames ≤ 16 MiB): the total is over the limit, no
+                # frame is over ZMQ_MAXMSGSIZE (a larger frame would get the connection dropped).
+                chunk = protocol.MAX_FRAME_BYTES // 4
+                parts = [big[i:i + chunk] for i in range(0, big.size, chunk)]
+                header["tensors"].append({"name": "entropy", "dtype": "float32", "shape": [int(big.size)],
+                                          "frames": list(range(3, 3 + len(parts)))})
+                reply = client.request([protocol.canonical_json(header)] + frames[1:] + parts, rid)
                 _expect_error(reply, "limit", out, problem, n)
             else:
                 rid = 10**8 + index * 10**5 + n
@@ -167,6 +177,40 @@ def worker(args):
         except RestShaperError as e:
             out["unexpected_errors"] += 1
             problem(f"batch {n} ({kind}): unexpected error {e}")
+    client.close()
+    return out
+
+
+def pipelined_worker(args):
+    """Valid batches only, `outstanding` in flight: each reply must equal the reference reply of
+    its batch (computed one at a time first), so a reply matched to the wrong request is caught."""
+    endpoint, index, batches, seed, outstanding, timeout = args
+    rng = random.Random(seed * 1000 + index)
+    rows = load_rows()
+    out = {"sent": 0, "ok": 0, "typed_errors": 0, "lost": 0, "mismatched": 0, "unexpected_errors": 0,
+           "busy_retried": 0, "problems": [], "canary": None}
+    client = Client(endpoint, timeout=timeout, busy_retries=200, busy_backoff=0.002)
+    distinct = []
+    for _ in range(24):
+        ids, mask, gts, ent = make_batch(rng, rows)
+        kw = {"input_ids": ids, "mask": mask, "ground_truth": gts, "step": rng.choice([0, 1, 50, 300]),
+              "entropy": ent, "profile": rng.choice(["released", "aligned", "uniform"])}
+        distinct.append((kw, digest(client.shape(**kw))))
+    plan = [rng.randrange(len(distinct)) for _ in range(batches)]
+    for n, res in client.shape_many((distinct[i][0] for i in plan), window=outstanding):
+        out["sent"] += 1
+        if isinstance(res, ClientTimeoutError):
+            out["lost"] += 1
+            out["problems"].append(f"proc {index}: batch {n}: {res}")
+        elif isinstance(res, RestShaperError):
+            out["unexpected_errors"] += 1
+            out["problems"].append(f"proc {index}: batch {n}: {res}")
+        elif digest(res) != distinct[plan[n]][1]:
+            out["mismatched"] += 1
+            out["problems"].append(f"proc {index}: batch {n}: reply differs from its batch's reference")
+        else:
+            out["ok"] += 1
+    out["busy_retried"] = client.busy_retried
     client.close()
     return out
 
@@ -189,12 +233,19 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--oversize-mb", type=int, default=0)
     p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument("--outstanding", type=int, default=1)
+    p.add_argument("--require-busy", action="store_true")
     a = p.parse_args(argv)
     t0 = time.time()
     ctx = mp.get_context("spawn")
     with ctx.Pool(a.processes) as pool:
-        results = pool.map(worker, [(a.endpoint, i, a.batches, a.seed, a.oversize_mb, a.timeout) for i in range(a.processes)])
-    total = {k: sum(r[k] for r in results) for k in ("sent", "ok", "typed_errors", "lost", "mismatched", "unexpected_errors")}
+        if a.outstanding > 1:
+            results = pool.map(pipelined_worker, [(a.endpoint, i, a.batches, a.seed, a.outstanding, a.timeout)
+                                                  for i in range(a.processes)])
+        else:
+            results = pool.map(worker, [(a.endpoint, i, a.batches, a.seed, a.oversize_mb, a.timeout) for i in range(a.processes)])
+    total = {k: sum(r.get(k, 0) for r in results)
+             for k in ("sent", "ok", "typed_errors", "lost", "mismatched", "unexpected_errors", "busy_retried")}
     canaries = {r["canary"] for r in results if r["canary"]}
     problems = [m for r in results for m in r["problems"]]
     if len(canaries) > 1:
@@ -204,11 +255,16 @@ def main(argv=None):
     total["seconds"] = round(time.time() - t0, 2)
     total["processes"] = a.processes
     total["batches_per_process"] = a.batches
+    total["outstanding"] = a.outstanding
     print(json.dumps(total))
     for m in problems[:30]:
         print("PROBLEM", m)
     ok = total["lost"] == 0 and total["mismatched"] == 0 and total["unexpected_errors"] == 0 and \
-        total["replied"] == total["sent"] and total["typed_errors"] > 0
+        total["replied"] == total["sent"] and total["sent"] == a.processes * a.batches
+    if a.outstanding > 1:
+        ok = ok and total["ok"] == total["sent"] and (total["busy_retried"] > 0 or not a.require_busy)
+    else:
+        ok = ok and total["typed_errors"] > 0
     print(f"{1 if ok else 0} passed, {0 if ok else 1} failed")
     return 0 if ok else 1
 

@@ -6,6 +6,12 @@ their row mean and multiplied by the mask. Padding positions deliberately get a 
 so that callers are tested for masking it. The reward is a deterministic function of the
 ground truth, the valid length and the step.
 
+Multi-turn rows (interior runs of mask 0, as the real server reads them) are scored turn by turn
+with the same rule on each turn's tokens: the ground truth of a turn is ``turn_ground_truth[b][k]``
+when given, else the row's ground truth for its last turn and none for the others; the row's
+reward aggregates the turns per ``turn_reward`` (mean, last, sum), and the reply carries
+``turn_rewards`` / ``turn_ends`` [B, K] when some row has more than one turn (None otherwise).
+
 Like the sidecar it keeps the digest of every reply's weights and answers ``applied`` with
 ``ok``/``mismatch``/``unknown`` by the rule of protocol/PROTOCOL.md (counted in ``acks``).
 """
@@ -25,6 +31,28 @@ class FakeShaperError(RuntimeError):
     def __init__(self, code, message):
         super().__init__(message)
         self.code = code
+
+
+def turn_spans(mask_row):
+    """(start, end) of every maximal run of non-zero mask (the turns of a row)."""
+    valid = np.asarray(mask_row) != 0
+    spans, i, n = [], 0, valid.shape[0]
+    while i < n:
+        if not valid[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and valid[j]:
+            j += 1
+        spans.append((i, j))
+        i = j
+    return spans
+
+
+def _score(ids, gt, step):
+    fmt = 1.0 if "<tool_call>" in gt else 0.0
+    corr = float((len(ids) + int(np.sum(ids))) % 7) / 7.0 * 3.0 - 1.0
+    return np.array([fmt, corr, 0.0, fmt + corr + 0.001 * float(step)], dtype=np.float64)
 
 
 class FakeShaperClient:
@@ -81,18 +109,53 @@ class FakeShaperClient:
         if WeightDigest is not None and options.get("compute_weights", True):
             self.sent[reply_id] = WeightDigest.of(w, valid)
         w[~valid] = 5.0  # garbage on padding: the integration must zero it
-        lengths = valid.sum(axis=1)
-        fmt = np.array([1.0 if "<tool_call>" in gt else 0.0 for gt in ground_truth], dtype=np.float32)
-        id_sum = np.where(valid, input_ids, 0).sum(axis=1)
-        corr = ((lengths + id_sum) % 7).astype(np.float32) / 7.0 * 3.0 - 1.0
-        length = np.zeros_like(fmt)
-        score = fmt + corr + 0.001 * float(step)
+        turn_gts = options.get("turn_ground_truth")
+        mode = options.get("turn_reward", "mean")
+        if turn_gts is not None and len(turn_gts) != input_ids.shape[0]:
+            raise FakeShaperError("shape", "turn_ground_truth: one list per rollout")
+        spans = [turn_spans(m) for m in mask]
+        comps = np.zeros((input_ids.shape[0], 4), dtype=np.float64)
+        K = max(len(s) for s in spans)
+        turn_rewards = np.zeros((input_ids.shape[0], max(K, 1)), dtype=np.float32)
+        turn_ends = np.full((input_ids.shape[0], max(K, 1)), -1, dtype=np.int32)
+        for i, row_spans in enumerate(spans):
+            if turn_gts is None and len(row_spans) <= 1:
+                comps[i] = _score(input_ids[i][valid[i]], ground_truth[i], step)
+                if row_spans:
+                    turn_rewards[i, 0], turn_ends[i, 0] = comps[i, 3], row_spans[0][1] - 1
+                continue
+            gts = turn_gts[i] if turn_gts is not None else [None] * (len(row_spans) - 1) + [ground_truth[i]]
+            if len(gts) != len(row_spans):
+                raise FakeShaperError("shape", f"turn_ground_truth[{i}] has {len(gts)} entries, row {i} has {len(row_spans)} turns")
+            scored = []
+            for k, (a, b) in enumerate(row_spans):
+                turn_ends[i, k] = b - 1
+                if gts[k] is None:
+                    scored.append(None)
+                    continue
+                c = _score(input_ids[i, a:b], gts[k], step)
+                turn_rewards[i, k] = c[3]
+                scored.append(c)
+            if mode == "last":
+                comps[i] = scored[-1] if scored and scored[-1] is not None else 0.0
+            else:
+                got = [c for c in scored if c is not None]
+                if got:
+                    comps[i] = np.sum(got, axis=0) / (len(got) if mode == "mean" else 1)
+        fmt, corr, length, score = (comps[:, j].astype(np.float32) for j in range(4))
+        multi = K > 1
+        categories = np.zeros(input_ids.shape, dtype=np.uint8)
+        for i, row_spans in enumerate(spans):
+            for (_, a), (b, _) in zip(row_spans, row_spans[1:]):
+                categories[i, a:b] = 10  # observation
         return SimpleNamespace(
             weights=w.astype(np.float32),
             rewards=score.astype(np.float32),
             components=np.stack([fmt, corr, length, score], axis=1).astype(np.float32),
-            categories=np.zeros(input_ids.shape, dtype=np.uint8),
+            categories=categories,
             status=status,
+            turn_rewards=turn_rewards if multi else None,
+            turn_ends=turn_ends if multi else None,
             id=reply_id,
             metrics={"tokens": {"think": 3, "args": 4}, "weight_mean": 1.0, "label": "x"},
         )

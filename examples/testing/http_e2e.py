@@ -9,13 +9,19 @@
 2. malformed: broken JSON, wrong types, invalid UTF-8, an unknown route, a body over the limit
    (refused from its Content-Length, before it is sent), a client that hangs up mid-body; each
    gets its 4xx (or nothing, for the hang-up) and a valid request right after is served.
-3. drain: SIGTERM while a slow batch is being scored: it is answered in full, `/healthz` said it
+3. metrics: `/metrics` is the sidecar's `stats` Prometheus text (the same families, the same
+   ZeroMQ counts), with the HTTP requests counted in it.
+4. auth: a non-loopback `--http` without a token is refused at start; with `--http-token`, no or a
+   wrong token gets 401, `Authorization: Bearer TOKEN` and the Basic auth that requests and aiohttp
+   derive from `http://user:TOKEN@host/` are served.
+5. drain: SIGTERM while a slow batch is being scored: it is answered in full, `/healthz` said it
    was in flight before the signal, and the process exits 0.
 
 Ends with `N passed, M failed`; exits non-zero when anything failed.
 """
 
 import argparse
+import base64
 import http.client
 import json
 import re
@@ -24,7 +30,7 @@ import sys
 import threading
 import time
 
-from http_front import RestShaperHTTP, close, get, post_json, reward_refs
+from http_front import RestShaperHTTP, binary, close, get, post_json, reward_refs
 
 PASSED = 0
 FAILED = 0
@@ -160,6 +166,36 @@ def malformed(server):
     still_serving("a client that hung up mid-body")
 
 
+def metrics(server, clients, per_client):
+    """/metrics against the ZeroMQ side's own stats reply."""
+    from rest_shaper_client import Client  # scripts/setup.sh installs it into .venv
+    zmq_text = Client(server.endpoint, timeout=30).stats()["prometheus"]
+    status, body = get(server.url("/metrics"))
+    text = body.decode()
+    families = lambda t: sorted(l.split()[2] for l in t.splitlines() if l.startswith("# TYPE"))
+    check(status == 200 and families(text) == families(zmq_text) and len(families(text)) > 10,
+          f"/metrics has the stats text's metric families: {families(text)} vs {families(zmq_text)}")
+    line = re.compile(r'^rest_shaper_requests_total\{op="stats"\} (\d+)', re.M)
+    check(line.search(text) and line.search(text).group(1) == "1", "/metrics shows the ZeroMQ stats request")
+    m = re.search(r'^rest_shaper_http_requests_total\{route="openrlhf"\} (\d+)', text, re.M)
+    check(m is not None and int(m.group(1)) >= clients * per_client, f"/metrics counts the HTTP requests: {m.group(0) if m else text[:300]!r}")
+
+
+def auth():
+    import subprocess
+    refused = subprocess.run([binary(), "serve", "--bind", "inproc://x", "--tokenizer", "x", "--http", "0.0.0.0:0"],
+                             capture_output=True, text=True, timeout=60)
+    check(refused.returncode != 0 and "--http-token" in refused.stderr, f"non-loopback without a token: {refused.returncode} {refused.stderr[-300:]!r}")
+    with RestShaperHTTP(token="s3cret") as server:
+        url = server.url("/slime/reward")
+        sample = {"prompt": "", "response": "x", "label": "y"}
+        basic = "Basic " + base64.b64encode(b"rs:s3cret").decode()
+        for headers, want in [({}, 401), ({"Authorization": "Bearer wrong"}, 401), ({"Authorization": "Bearer s3cret"}, 200),
+                              ({"Authorization": basic}, 200)]:
+            status, body = post_json(url, sample, headers=headers)
+            check(status == want, f"auth {headers}: {status} {body[:200]!r}")
+
+
 def slow_batch(rows):
     """A small body that takes seconds to score: 400 same-name calls a row, each ground-truth call
     compared with every predicted one (about 0.15 s a row on one core)."""
@@ -206,11 +242,8 @@ def main():
     with RestShaperHTTP("--http-workers", "2", "--http-queue", "1024") as server:
         load(server, args.clients, args.requests)
         malformed(server)
-        status, body = get(server.url("/metrics"))
-        m = re.search(rb'^rest_shaper_http_requests_total\{route="openrlhf"\} (\d+)', body, re.M)
-        check(status == 200 and b"rest_shaper_requests_total" in body, "/metrics serves the stats text")
-        check(m is not None and int(m.group(1)) >= args.clients * args.requests,
-              f"/metrics counts the HTTP requests: {m.group(0) if m else body[:300]!r}")
+        metrics(server, args.clients, args.requests)
+    auth()
     drain()
     print(f"{PASSED} passed, {FAILED} failed")
     return 0 if FAILED == 0 else 1

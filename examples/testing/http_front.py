@@ -38,8 +38,9 @@ def binary():
 class RestShaperHTTP:
     """``with RestShaperHTTP("--http-workers", "2") as server: server.url("/healthz")``."""
 
-    def __init__(self, *extra_args, startup_timeout=180):
-        self.extra_args = list(extra_args)
+    def __init__(self, *extra_args, token=None, startup_timeout=180):
+        self.extra_args = list(extra_args) + (["--http-token", token] if token else [])
+        self.token = token
         self.startup_timeout = startup_timeout
         self.proc = None
         self.port = None
@@ -47,7 +48,7 @@ class RestShaperHTTP:
         self.log_path = os.path.join(self.workdir, "server.log")
 
     def start(self):
-        endpoint = f"ipc://{self.workdir}/sidecar.sock"
+        self.endpoint = endpoint = f"ipc://{self.workdir}/sidecar.sock"
         args = [binary(), "serve", "--bind", endpoint, "--tokenizer", TOKENIZER, "--http", "127.0.0.1:0"] + self.extra_args
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -63,7 +64,7 @@ class RestShaperHTTP:
         if self.port is None:
             self.proc.kill()
             raise RuntimeError(f"the HTTP front did not start:\n{self.read_log()}")
-        status, body = get(self.url("/healthz"))
+        status, body = get(self.url("/healthz"), headers={"Authorization": f"Bearer {self.token}"} if self.token else None)
         if status != 200 or json.loads(body)["status"] != "ok":
             raise RuntimeError(f"/healthz answered {status}: {body!r}")
         return self
@@ -96,11 +97,12 @@ class RestShaperHTTP:
         self.stop()
 
 
-def post_json(url, payload, timeout=180):
+def post_json(url, payload, timeout=180, headers=None):
     """One POST with ``json.dumps(payload)`` (what requests' and aiohttp's ``json=`` send).
     Returns (status, body bytes); HTTP errors are returned, not raised."""
     data = json.dumps(payload).encode("utf-8")
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})},
+                                 method="POST")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()
@@ -108,9 +110,9 @@ def post_json(url, payload, timeout=180):
         return e.code, e.read()
 
 
-def get(url, timeout=30):
+def get(url, timeout=30, headers=None):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()

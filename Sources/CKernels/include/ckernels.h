@@ -69,6 +69,13 @@ void ck_exp2_batch(const float *in, float *out, size_t n);
 /// Scalar widening used by every kernel for row tails and by the float64 path (exact).
 float ck_bf16_to_f32(uint16_t h);
 float ck_f16_to_f32(uint16_t h);
+/// float32 → bf16, round to nearest even (NaN stays NaN).
+uint16_t ck_f32_to_bf16(float f);
+/// Array forms: narrow (round to nearest even), widen (exact), and round in float32 (each value
+/// replaced by the nearest bf16, kept as float32).
+void ck_f32_to_bf16_array(const float *src, uint16_t *dst, long n);
+void ck_bf16_to_f32_array(const uint16_t *src, float *dst, long n);
+void ck_round_to_bf16_array(const float *src, float *dst, long n);
 
 /// Sums n floats with a plain streaming read split across `threads` (0 = all cores): the read
 /// bandwidth reference of the entropy benchmark. Returns the sum so the work cannot be elided.

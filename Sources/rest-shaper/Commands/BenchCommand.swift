@@ -4,8 +4,8 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks that print JSON (shaping, entropy, train, tokenizer, http).",
-        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self, BenchTokenizerCommand.self,
-                      BenchHTTPCommand.self]
+        abstract: "Benchmarks that print JSON (shaping, entropy, train, grpo, tokenizer, http).",
+        subcommands: [BenchShapingCommand.self, BenchEntropyCommand.self, BenchTrainCommand.self, BenchGRPOCommand.self,
+                      BenchTokenizerCommand.self, BenchHTTPCommand.self]
     )
 }

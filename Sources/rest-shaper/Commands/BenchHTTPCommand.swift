@@ -14,7 +14,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
     @Option(help: "Tokenizer: tokenizer.json or qwen.tiktoken (the engine needs one; the texts do not).") var tokenizer: String
     @Option(help: "Concurrent keep-alive clients, comma-separated.") var clients = "1,64"
     @Option(help: "Rows per request, comma-separated.") var batches = "1,256"
-    @Option(help: "Seconds per measurement.") var seconds = 3.0
+    @Option(help: "Seconds per measurement and side.") var seconds = 3.0
+    @Option(help: "Alternating slices (HTTP, in-process, …) each measurement is split into.") var rounds = 4
     @Option(help: "Server workers (--http-workers).") var workers = 2
     @Option(help: "Engine threads per request (0 = all cores).") var threads = 0
 
@@ -27,10 +28,10 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         let engine = ShapingEngine(tokenizer: try Tokenizer.load(path: tokenizer), threads: threads)
         let config = HTTPFrontConfig(port: 0, workers: workers, queueCapacity: 4096)
         let scenarios = try await HTTPBenchmark.run(engine: engine, config: config, clients: try ints(clients),
-                                                    batches: try ints(batches), seconds: seconds)
+                                                    batches: try ints(batches), seconds: seconds, rounds: rounds)
         let out: JSONValue = .object(JSONObject([
             ("workers", .int(workers)), ("engine_threads", .int(engine.threads)),
-            ("note", .string("clients, server and the in-process baseline share this machine's cores; ratio_vs_in_process = HTTP rows/s ÷ in-process rows/s, same batches, same run")),
+            ("note", .string("clients, server and the in-process baseline share this machine's cores; the two sides alternate in slices; ratio_vs_in_process = HTTP rows/s ÷ in-process rows/s (wall clock); cpu_ratio_vs_in_process = in-process CPU per row ÷ HTTP CPU per row (process CPU time; the HTTP side's includes its clients); same batches, same run")),
             ("scenarios", .array(scenarios.map(\.json))),
         ]))
         print(PyJSON.dumps(out, ensureASCII: false, indent: 2))

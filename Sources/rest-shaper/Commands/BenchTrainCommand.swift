@@ -15,6 +15,7 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option(help: "Tokens per sequence.") var seq = 128
     @Option(help: "Timed iterations.") var iterations = 5
     @Option(help: "Backend: cpu, cuda or auto.") var backend = "cpu"
+    @Option(help: "CPU threads for both sides (0 = every core, the default settings).") var threads = 0
     @Option(help: "A Python with torch: also time the PyTorch reference in the same run and print ratio_vs_torch.") var torchPython: String?
     @Option(help: "The PyTorch reference script.") var torchScript = "examples/bench/torch_reference.py"
     @Option(help: "Rounds with --torch-python (each times both sides, alternating who goes first; medians are compared).") var rounds = 3
@@ -22,7 +23,7 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @OptionGroup var progress: ProgressOptions
 
     func validate() throws {
-        guard batch > 0, seq > 0, iterations > 0, rounds > 0 else { throw ValidationError("batch, seq, iterations and rounds must be > 0") }
+        guard batch > 0, seq > 0, iterations > 0, rounds > 0, threads >= 0 else { throw ValidationError("batch, seq, iterations and rounds must be > 0") }
     }
 
     /// The torch script's JSON (the keys it prints).
@@ -63,13 +64,14 @@ struct BenchTrainCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        CPUBackend.requestThreads(threads)
         let be = try TrainBackendOption.make(backend) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         var report: Report
         let perRound = 1 + 2 * iterations
         let meter = progress.meter("bench train", total: (torchPython == nil ? 1 : rounds) * perRound, unit: .items("passes"))
         if let torchPython {
             var ours: [TrainBenchmark.Result] = [], torch: [TorchResult] = []
-            let args = [torchScript, "--batch", "\(batch)", "--seq", "\(seq)", "--iterations", "\(iterations)", "--threads", "\(BenchMachine.cores)"]
+            let args = [torchScript, "--batch", "\(batch)", "--seq", "\(seq)", "--iterations", "\(iterations)", "--threads", "\(threads > 0 ? threads : BenchMachine.cores)"]
             for r in 0..<rounds {
                 // Alternate the order so neither side always runs on a machine warmed (or heated) by the other.
                 if r % 2 == 1 { torch.append(try ExternalBenchmark.runJSON(TorchResult.self, executable: torchPython, arguments: args)) }

@@ -29,7 +29,9 @@ struct EvalCommand: AsyncParsableCommand {
         template (BFCL: functions in the <tools> block as BFCL's QwenFCHandler
         writes them, --tool-style; API-Bank: the items' own system/user
         text), greedy decoding with the KV cache until <|im_end|> or
-        <|endoftext|> (--max-new-tokens), on the CPU; --limit N generates only
+        <|endoftext|> (--max-new-tokens), on the CPU or --backend cuda;
+        --batch N decodes N prompts together (left-padded and masked: the
+        same outputs as one at a time); --limit N generates only
         the first N items of each category / level and scores those. BFCL
         keeps the text after any </think>, as BFCL's Qwen handlers do. The
         generations are scored exactly as --predictions scores them (BFCL

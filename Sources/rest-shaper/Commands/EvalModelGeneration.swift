@@ -37,8 +37,12 @@ struct EvalGenerationOptions: ParsableArguments {
         case bfcl, hf
     }
 
+    @Option(name: .long, help: "With --model: prompts generated together (left-padded into one batch; the outputs are those of one at a time).")
+    var batch: Int = 1
+
     func validate() throws {
         guard maxNewTokens > 0 else { throw ValidationError("--max-new-tokens must be positive") }
+        guard batch > 0 else { throw ValidationError("--batch must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
         guard ["cpu", "cuda", "auto"].contains(backend) else { throw ValidationError("--backend must be cpu, cuda or auto") }
     }
@@ -50,6 +54,7 @@ struct ModelPredictionGenerator {
     let enableThinking: Bool
     let toolStyle: EvalGenerationOptions.ToolStyle
     let promptsPath: String?
+    let batch: Int
     let progress: ProgressOptions
     /// The current run's meter (set by ``bfcl(dataset:directory:categories:limit:)`` / ``apiBank(items:)``).
     private let current = CurrentMeter()
@@ -72,8 +77,9 @@ struct ModelPredictionGenerator {
         enableThinking = !options.noThinking
         toolStyle = options.toolStyle
         promptsPath = options.writePrompts
+        batch = options.batch
         progress = options.progress
-        log("model: \(modelDirectory) (\(model.weights.scalarCount) parameters, vocab \(model.config.vocabSize)); tokenizer: \(tokenizerPath); greedy, ≤ \(options.maxNewTokens) new tokens, \(backend.name)")
+        log("model: \(modelDirectory) (\(model.weights.scalarCount) parameters, vocab \(model.config.vocabSize)); tokenizer: \(tokenizerPath); greedy, ≤ \(options.maxNewTokens) new tokens, batch \(options.batch), \(backend.name)")
     }
 
     /// The prompt of one BFCL entry, as BFCL's `QwenFCHandler` builds it: the functions in the
@@ -115,7 +121,7 @@ struct ModelPredictionGenerator {
     /// ids generated, in data order.
     func bfcl(dataset: BFCLDataset, directory: String, categories: [String], limit: Int?) throws -> ([String: Prediction], [String]) {
         var predictions: [String: Prediction] = [:]
-        var ids: [String] = []
+        var ids: [String] = [], prompts: [String] = []
         let total = categories.reduce(0) { n, c in n + min(dataset.order[c]?.count ?? 0, limit ?? .max) }
         start(progress.meter("eval bfcl", total: total, unit: .items("items")))
         defer { finish() }
@@ -129,12 +135,12 @@ struct ModelPredictionGenerator {
             if let limit { chosen = Array(chosen.prefix(limit)) }
             for id in chosen {
                 guard let entry = dataset.entries[id] else { continue }
-                let prompt = try Self.bfclPrompt(question: questions[id], functions: entry.functions,
-                                                 enableThinking: enableThinking, toolStyle: toolStyle)
-                predictions[id] = .raw(Qwen3ChatTemplate.stripReasoning(try generate(prompt, id: id, index: ids.count)))
+                prompts.append(try Self.bfclPrompt(question: questions[id], functions: entry.functions,
+                                                   enableThinking: enableThinking, toolStyle: toolStyle))
                 ids.append(id)
             }
         }
+        for (id, text) in zip(ids, try generate(prompts, ids: ids)) { predictions[id] = .raw(Qwen3ChatTemplate.stripReasoning(text)) }
         return (predictions, ids)
     }
 
@@ -143,23 +149,34 @@ struct ModelPredictionGenerator {
         var predictions: [String: Prediction] = [:]
         start(progress.meter("eval apibank", total: items.count, unit: .items("items")))
         defer { finish() }
-        for (i, item) in items.enumerated() {
-            predictions[item.key] = .raw(try generate(Self.apiBankPrompt(item, enableThinking: enableThinking), id: item.key, index: i))
-        }
+        let texts = try generate(items.map { Self.apiBankPrompt($0, enableThinking: enableThinking) }, ids: items.map(\.key))
+        for (item, text) in zip(items, texts) { predictions[item.key] = .raw(text) }
         return predictions
     }
 
-    private func generate(_ prompt: String, id: String, index: Int) throws -> String {
+    /// Generates every prompt, `batch` at a time; texts in the prompts' order.
+    private func generate(_ prompts: [String], ids: [String]) throws -> [String] {
         if let promptsPath {
-            let line = PyJSON.dumps(.object(JSONObject([("id", .string(id)), ("prompt", .string(prompt))])), ensureASCII: false) + "\n"
-            try appendLine(line, to: promptsPath, truncate: index == 0)
+            for (i, (id, prompt)) in zip(ids, prompts).enumerated() {
+                let line = PyJSON.dumps(.object(JSONObject([("id", .string(id)), ("prompt", .string(prompt))])), ensureASCII: false) + "\n"
+                try appendLine(line, to: promptsPath, truncate: i == 0)
+            }
         }
-        let start = Date()
-        let g = try generator.generate(prompt: prompt)
-        let reason = if case .stop = g.finish { "stop" } else { "length" }
-        log(String(format: "[%d] %@: %d prompt + %d new tokens (%@) in %.2f s", index + 1, id, g.promptTokens, g.ids.count, reason, Date().timeIntervalSince(start)))
-        current.meter?.advance()
-        return g.text
+        var texts: [String] = []
+        for first in stride(from: 0, to: prompts.count, by: batch) {
+            let range = first..<min(first + batch, prompts.count)
+            let start = Date()
+            let generations = try generator.generate(prompts: Array(prompts[range]))
+            let seconds = Date().timeIntervalSince(start)
+            for (i, g) in zip(range, generations) {
+                let reason = if case .stop = g.finish { "stop" } else { "length" }
+                let timing = range.count == 1 ? String(format: "in %.2f s", seconds) : String(format: "in a batch of %d, %.2f s", range.count, seconds)
+                log(String(format: "[%d] %@: %d prompt + %d new tokens (%@) %@", i + 1, ids[i], g.promptTokens, g.ids.count, reason, timing))
+                current.meter?.advance()
+                texts.append(g.text)
+            }
+        }
+        return texts
     }
 
     private func start(_ m: ProgressMeter) { current.meter = m }

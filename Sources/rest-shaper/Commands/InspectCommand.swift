@@ -17,7 +17,10 @@ struct InspectCommand: AsyncParsableCommand {
 
     @Option(help: "The response text (encoded with the tokenizer).") var text: String?
     @Option(help: "The response token ids, comma-separated (e.g. 151667,198,...).") var ids: String?
-    @Option(help: "Loss mask, comma-separated (default: 1 for every token).") var mask: String?
+    @Option(help: "Loss mask, comma-separated (default: 1 for every token). Interior zeros make a multi-turn rollout.") var mask: String?
+    @Flag(help: ArgumentHelp("Multi-turn: derive the mask from Qwen chat markers.",
+                             discussion: "Every token after an <|im_end|> up to and including the next '<|im_start|>assistant\\n' gets mask 0 (a tool response, as verl's agent loop masks it)."))
+    var chatTurns = false
     @Option(help: "Append N <|endoftext|> pad tokens with mask 0 (as the rollout worker pads).") var pad: Int = 0
     @Option(help: "tokenizer.json or qwen.tiktoken.") var tokenizer: String
     @Option(help: "Training step (γ schedules).") var step: Int = 0
@@ -27,6 +30,7 @@ struct InspectCommand: AsyncParsableCommand {
     func validate() throws {
         if (text == nil) == (ids == nil) { throw ValidationError("give exactly one of --text or --ids") }
         if pad < 0 { throw ValidationError("--pad must be ≥ 0") }
+        if chatTurns && mask != nil { throw ValidationError("give at most one of --mask or --chat-turns") }
     }
 
     func run() async throws {
@@ -34,7 +38,7 @@ struct InspectCommand: AsyncParsableCommand {
         var tokenIDs: [Int32]
         if let text { tokenIDs = tok.encode(text).ids } else { tokenIDs = try Self.parseList(ids!, "--ids") { Int32($0) } }
         var maskValues: [Float] = try mask.map { try Self.parseList($0, "--mask") { Float($0) } }
-            ?? [Float](repeating: 1, count: tokenIDs.count)
+            ?? (chatTurns ? try Self.chatMask(tokenIDs, tok) : [Float](repeating: 1, count: tokenIDs.count))
         guard maskValues.count == tokenIDs.count else {
             throw ValidationError("--mask has \(maskValues.count) values for \(tokenIDs.count) tokens")
         }
@@ -124,6 +128,38 @@ struct InspectCommand: AsyncParsableCommand {
         case .outside: code = "0"
         }
         return "\u{1B}[\(code)m\(s)\u{1B}[0m"
+    }
+
+    /// A multi-turn loss mask from Qwen chat markers: 1 on the model's tokens (its `<|im_end|>`
+    /// included), 0 from the token after an `<|im_end|>` through the next `<|im_start|>assistant\n`.
+    static func chatMask(_ ids: [Int32], _ tok: Tokenizer) throws -> [Float] {
+        let imEnd = tok.id(forAddedToken: "<|im_end|>"), imStart = tok.id(forAddedToken: "<|im_start|>")
+        let d = try tok.decodeBytes(ids)
+        let header = Array("assistant\n".utf8)
+        var mask = [Float](repeating: 1, count: ids.count)
+        var inObservation = false
+        var i = 0
+        while i < ids.count {
+            if !inObservation {
+                if ids[i] == imEnd { inObservation = true }
+                i += 1
+                continue
+            }
+            mask[i] = 0
+            if ids[i] == imStart {
+                // The following tokens spell "assistant\n": they close the observation.
+                var bytes: [UInt8] = [], j = i + 1
+                while j < ids.count, bytes.count < header.count { bytes += d.bytes[d.span(j)]; j += 1 }
+                if bytes.starts(with: header) {
+                    for k in i + 1..<j { mask[k] = 0 }
+                    inObservation = false
+                    i = j
+                    continue
+                }
+            }
+            i += 1
+        }
+        return mask
     }
 
     static func parseList<T>(_ s: String, _ flag: String, _ f: (String) -> T?) throws -> [T] {

@@ -54,6 +54,19 @@ struct ReplayCommand: ParsableCommand {
             let e = s.meanEntropy.map { String(format: "%12.4f", $0) } ?? "           –"
             print("\(name) \(String(format: "%7d", s.tokens))  \(String(format: "%12.4f", s.meanWeight))  \(e)")
         }
+        if !report.turnRegions.isEmpty {
+            print("per turn (\(report.multiTurnRollouts) multi-turn rollouts; \(report.observationTokens) observation tokens, in no statistic)")
+            print("turn  region          tokens   mean_weight  mean_entropy")
+            for (key, s) in report.turnRegions.sorted(by: { $0.key < $1.key }) {
+                let name = CategoryNames.name(key.category).padding(toLength: 14, withPad: " ", startingAt: 0)
+                let e = s.meanEntropy.map { String(format: "%12.4f", $0) } ?? "           –"
+                print("\(String(format: "%4d", key.turn))  \(name) \(String(format: "%7d", s.tokens))  \(String(format: "%12.4f", s.meanWeight))  \(e)")
+            }
+            print("turn  rollouts  mean_turn_reward")
+            for (k, t) in report.turns.sorted(by: { $0.key < $1.key }) {
+                print("\(String(format: "%4d", k))  \(String(format: "%8d", t.rollouts))  \(String(format: "%16.4f", t.meanReward))")
+            }
+        }
         if diff {
             for line in report.differences { print("diff: \(line)") }
         }

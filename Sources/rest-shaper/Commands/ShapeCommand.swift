@@ -3,14 +3,17 @@ import Console
 import Foundation
 import Pipeline
 import PyJSON
+import Regions
 import Tokenization
 
 /// `rest-shaper shape`: offline batch mode. Reads rollouts as JSON lines, shapes them in batches
 /// through the same engine as the sidecar, and writes one JSON line per rollout.
 ///
 /// Input line: `{"id": …, "token_ids": [...], "loss_mask": [...] (default all 1), "ground_truth": "...",
-/// "step": N (default --step), "entropies": [...] (optional), "prompt_ids": [...] (optional)}`.
-/// Output line: `{"id", "weights", "categories", "reward", "components": {format, correctness, length, score}, "status"}`.
+/// "step": N (default --step), "entropies": [...] (optional), "prompt_ids": [...] (optional),
+/// "turn_ground_truth": [string or null per turn] (optional, multi-turn rows)}`.
+/// Output line: `{"id", "weights", "categories", "reward", "components": {format, correctness, length, score}, "status"}`,
+/// plus `"turn_rewards"` and `"turn_ends"` for a row with more than one turn (interior zeros in its mask).
 /// Rows of a batch are right-padded with `<|endoftext|>` under mask 0, as a VERL batch is; the
 /// output is trimmed back to each row's length.
 struct ShapeCommand: ParsableCommand {
@@ -27,11 +30,15 @@ struct ShapeCommand: ParsableCommand {
     @Option(help: "Training step for rows without their own `step`.") var step = 0
     @Option(help: "Reward flags, comma-separated env names (e.g. SCHEDULEREWARD,WITHLENGTH).") var rewardFlags = ""
     @Option(help: "Schedule/shaping config (JSON).") var config: String?
+    @Option(help: "How a multi-turn row's turn rewards make its reward: mean, last, sum.") var turnReward = "mean"
     @Option(help: "Rows per batch.") var batch = 256
     @Option(help: "Worker threads (0 = all cores).") var threads = 0
     @OptionGroup var progress: ProgressOptions
 
     func run() throws {
+        guard let turnAggregation = TurnRewardAggregation(rawValue: turnReward) else {
+            throw ValidationError("--turn-reward must be mean, last or sum")
+        }
         let tok = try Tokenizer.load(path: tokenizer)
         let scheduleJSON = try config.map { try String(contentsOfFile: $0, encoding: .utf8) }
         let flags = Dictionary(uniqueKeysWithValues: rewardFlags.split(separator: ",").map { (String($0).trimmingCharacters(in: .whitespaces), true) })
@@ -61,10 +68,18 @@ struct ShapeCommand: ParsableCommand {
                     if let e = row.entropies { for j in 0..<e.count { ent![b * t + j] = e[j] } }
                 }
                 let prompts = members.contains { rows[$0].promptIDs != nil } ? members.map { rows[$0].promptIDs ?? [] } : nil
+                // Per-turn ground truths are per request: rows without get theirs on the last turn.
+                let turnGTs: [[String?]]? = members.contains { rows[$0].turnGroundTruth != nil } ? members.map { r in
+                    if let g = rows[r].turnGroundTruth { return g }
+                    let n = TurnLayout(mask: rows[r].mask).turns.count
+                    return (0..<n).map { $0 == n - 1 ? rows[r].groundTruth : nil }
+                } : nil
                 let request = ShapeRequest(inputIDs: ids, mask: mask, batch: members.count, length: t,
                                            groundTruths: members.map { rows[$0].groundTruth }, step: stepGroup.key,
                                            entropy: ent.map { .entropies($0) } ?? .none, promptIDs: prompts,
-                                           options: ShapeOptions(profile: profile, reward: reward, rewardFlags: flags, scheduleJSON: scheduleJSON))
+                                           options: ShapeOptions(profile: profile, reward: reward, rewardFlags: flags, scheduleJSON: scheduleJSON,
+                                                                 turnReward: turnAggregation),
+                                           turnGroundTruths: turnGTs)
                 let result = try engine.shape(request)
                 var outLines: [(Int, String)] = []
                 for (b, r) in members.enumerated() {
@@ -77,6 +92,13 @@ struct ShapeCommand: ParsableCommand {
                     var c = JSONObject()
                     for (k, name) in ["format", "correctness", "length", "score"].enumerated() { c[name] = .double(Double(result.components[b * 4 + k])) }
                     o["components"] = .object(c)
+                    if let turns = result.turns {
+                        let k = TurnLayout(mask: rows[r].mask).turns.count
+                        if k > 1 {
+                            o["turn_rewards"] = .array((0..<k).map { .double(Double(turns.rewards[b * turns.k + $0])) })
+                            o["turn_ends"] = .array((0..<k).map { .int(Int(turns.ends[b * turns.k + $0])) })
+                        }
+                    }
                     let st = result.rolloutStatus[b]
                     o["status"] = .string(st.code)
                     if !st.isOK { o["message"] = .string(st.message) }
@@ -99,6 +121,7 @@ struct ShapeCommand: ParsableCommand {
         var step: Int
         var entropies: [Float]?
         var promptIDs: [Int32]?
+        var turnGroundTruth: [String?]?
 
         init(json: String, line: Int, defaultStep: Int) throws {
             let v: JSONValue
@@ -115,6 +138,13 @@ struct ShapeCommand: ParsableCommand {
             self.entropies = v["entropies"]?.arrayValue?.compactMap { $0.doubleValue.map(Float.init) }
             if let e = entropies, e.count != ids.count { throw ValidationError("line \(line): entropies length differs from token_ids") }
             self.promptIDs = v["prompt_ids"]?.arrayValue?.compactMap { $0.intValue.map(Int32.init) }
+            if let list = v["turn_ground_truth"]?.arrayValue {
+                self.turnGroundTruth = try list.map { g -> String? in
+                    if case .null = g { return nil }
+                    guard let s = g.stringValue else { throw ValidationError("line \(line): turn_ground_truth holds strings or null") }
+                    return s
+                }
+            }
         }
     }
 }

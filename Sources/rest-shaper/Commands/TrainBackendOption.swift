@@ -13,3 +13,5 @@ enum TrainBackendOption {
         return try BackendSelection.make(kind, log: log)
     }
 }
+
+extension Precision: ExpressibleByArgument {}

@@ -16,6 +16,11 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Resume from a checkpoint folder (e.g. OUTPUT/checkpoints/latest).") var resume: String?
     @Option(help: "Backend: cpu, cuda or auto.") var backend = "cpu"
     @Option(help: "A report line on stderr every N steps (0: none).") var logEvery = 10
+    @Option(help: "Precision of the matrix products: fp32, or bf16 (bf16 weights, fp32 master weights and AdamW state).")
+    var precision: Precision?
+    @Flag(help: "Recompute each layer's activations in the backward pass instead of keeping them.") var recompute = false
+    @Option(help: "Memory limit for the memory plan, GiB (default: physical memory / free device memory).") var memoryLimit: Double?
+    @Flag(help: "Print the memory plan and exit without training.") var planOnly = false
     @OptionGroup var progress: ProgressOptions
     @Flag(help: "Write per-step policy-gradient norm and variance, overall and per region (config key gradStats; slower).")
     var gradStats = false
@@ -27,13 +32,25 @@ struct TrainCommand: AsyncParsableCommand {
         if let steps { c.steps = steps }
         if let profile { c.profile = profile }
         if let resume { c.resumeFrom = resume }
+        if let precision { c.execution.precision = precision }
+        if recompute { c.execution.recompute = true }
+        if let memoryLimit { c.execution.memoryLimitGiB = memoryLimit }
         if gradStats { c.gradStats = true }
+        // The memory plan, before any weight is allocated: printed, and a run that cannot fit is refused.
+        var planned: MemoryPlan?
+        let checkPlan: (ModelConfig, TextCodec, [TaskExample]) throws -> Void = { model, codec, examples in
+            let plan = try MemoryPlan.forTraining(model: model, train: c, codec: codec, examples: examples, capacity: be.memoryCapacity)
+            FileHandle.standardError.write(Data(plan.render().utf8))
+            planned = plan
+            if planOnly { throw ExitCode.success }
+            guard plan.fits else { throw TrainerError.insufficientMemory(plan.refusal) }
+        }
         // The bar appears before the model is built, so a person sees the run start at once.
         let meter = progress.meter("train", total: c.warmupSteps + c.steps, unit: .items("steps"))
         meter.update(0, note: "setting up (\(TrainReport.profile(c.profile)), \(be.name))")
         // on stderr even with --quiet: a baseline run must never be read as a ResT run
         if let banner = TrainReport.uniformBanner(c.profile) { FileHandle.standardError.write(Data((banner + "\n").utf8)) }
-        let setup = try TrainingSetup(config: c, backend: be)
+        let setup = try TrainingSetup(config: c, backend: be, beforeAllocating: checkPlan)
         let trainer = try GRPOTrainer(config: c, model: setup.model, codec: setup.codec, shaper: setup.shaper, examples: setup.examples)
         if let r = c.resumeFrom { try trainer.resume(from: URL(fileURLWithPath: r)) }
         meter.update(trainer.warmupDone + trainer.step, note: TrainReport.profile(c.profile))
@@ -53,6 +70,8 @@ struct TrainCommand: AsyncParsableCommand {
             "reward_mean_last10": last.isEmpty ? 0 : last.map(\.rewardMean).reduce(0, +) / Double(last.count),
             "reward_mean_first10": grpo.prefix(10).isEmpty ? 0 : grpo.prefix(10).map(\.rewardMean).reduce(0, +) / Double(grpo.prefix(10).count),
             "metrics": metricsURL.path, "final_checkpoint": out.appendingPathComponent("final").path,
+            "memory_plan_peak_bytes": planned?.peakBytes ?? 0, "peak_backend_bytes": be.memory.peakBytes,
+            "peak_resident_bytes": ProcessMemory.peakResidentBytes(),
         ]
         let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
         FileHandle.standardOutput.write(data + Data("\n".utf8))

@@ -16,11 +16,16 @@ def main(argv=None):
     c.add_argument("--batch-size", type=int, default=32)
     c.add_argument("--pad", action="store_true", help="pad cases of different lengths into shared batches")
     c.add_argument("--profile", default="released")
+    c.add_argument("--multi-turn", action="store_true",
+                   help="check multi-turn rows built from the cases (turn by turn against the cases sent alone)")
     c.add_argument("-v", "--verbose", action="store_true")
     for name in ("ping", "stats"):
         s = sub.add_parser(name)
         s.add_argument("--endpoint", default=None)
     a = p.parse_args(argv)
+    if a.cmd == "check" and a.multi_turn:
+        _, failed = check.run_multi_turn(a.vectors, a.endpoint, verbose=a.verbose)
+        return 1 if failed else 0
     if a.cmd == "check":
         _, failed = check.run(a.vectors, a.endpoint, batch_size=a.batch_size, pad=a.pad, profile=a.profile, verbose=a.verbose)
         return 1 if failed else 0

@@ -2,13 +2,14 @@
 import itertools
 import os
 import random
+import time
 
 import numpy as np
 import zmq
 
 from . import protocol
 from .digest import WeightDigest
-from .errors import ClientTimeoutError, RestShaperError
+from .errors import BusyError, ClientTimeoutError, RestShaperError
 
 SOCKET_BUFFER = 4 << 20  # 4 MiB SNDBUF/RCVBUF: ~10× faster round trips for small messages
 
@@ -44,16 +45,35 @@ class Client:
     """One DEALER connection to a sidecar. Not thread-safe: use one Client per thread/process.
 
     ``Client("ipc:///tmp/rest-shaper.sock").shape(ids, mask, ground_truth, step)``
+
+    CURVE (a server started with ``--curve-secret-key`` and ``--curve-allow``): pass the server's
+    public key and this client's own keypair (``rest-shaper keygen``; the public half must be on
+    the server's allow-list), each as 40 Z85 characters (str or bytes) or ``"@FILE"``. A server
+    that refuses the key sends nothing: requests time out (ClientTimeoutError).
+
+    ``busy`` replies (the server's queue or in-flight byte budget is full) are retried up to
+    ``busy_retries`` times with exponential backoff from ``busy_backoff`` seconds (capped at 1 s);
+    ``self.busy_retried`` counts the retries.
     """
 
-    def __init__(self, endpoint=None, timeout=120.0, context=None, curve_server_key=None):
+    def __init__(self, endpoint=None, timeout=120.0, context=None, curve_server_key=None, curve_public_key=None,
+                 curve_secret_key=None, busy_retries=50, busy_backoff=0.005):
         self.endpoint = endpoint or os.environ.get("REST_SHAPER_ENDPOINT", "ipc:///tmp/rest-shaper.sock")
         self.timeout_ms = int(timeout * 1000) if timeout else -1
         self._ctx = context or zmq.Context.instance()
         # A random start: the server keeps shape replies for acknowledgement by id, and ids from
         # different clients (processes, threads) should not collide.
         self._ids = itertools.count(1 + random.getrandbits(40))
-        self._curve_server_key = curve_server_key
+        self._curve_server_key = _key(curve_server_key)
+        self._curve_public_key = _key(curve_public_key)
+        self._curve_secret_key = _key(curve_secret_key)
+        if (self._curve_public_key is None) != (self._curve_secret_key is None):
+            raise ValueError("give both curve_public_key and curve_secret_key, or neither")
+        if self._curve_public_key is not None and self._curve_server_key is None:
+            raise ValueError("curve_public_key/curve_secret_key need curve_server_key")
+        self.busy_retries = busy_retries
+        self.busy_backoff = busy_backoff
+        self.busy_retried = 0
         self._sock = None
         self._connect()
 
@@ -63,7 +83,10 @@ class Client:
         s.setsockopt(zmq.RCVBUF, SOCKET_BUFFER)
         s.setsockopt(zmq.LINGER, 0)
         if self._curve_server_key:
-            pub, sec = zmq.curve_keypair()
+            if self._curve_public_key is not None:
+                pub, sec = self._curve_public_key, self._curve_secret_key
+            else:
+                pub, sec = zmq.curve_keypair()  # encryption only: a server with an allow-list refuses it
             s.curve_serverkey = self._curve_server_key
             s.curve_publickey = pub
             s.curve_secretkey = sec
@@ -146,23 +169,110 @@ class Client:
         options: profile, reward, reward_flags, schedule, temperature, compute_rewards,
         compute_weights, turn_reward ("mean", "last", "sum"), prompt_ids (list of B id arrays),
         logits_dtype, turn_ground_truth (per row, one ground truth or None per turn).
-        Raises a RestShaperError subclass (``.code``) on an error reply.
+        Raises a RestShaperError subclass (``.code``) on an error reply (``busy`` only after
+        ``busy_retries`` retries).
         """
-        input_ids = np.asarray(input_ids)
-        if input_ids.dtype not in (np.int32, np.int64):
-            input_ids = input_ids.astype(np.int64)
-        mask = np.asarray(mask)
-        if mask.dtype not in (np.float32, np.uint8, np.bool_, np.int32, np.int64):
-            mask = mask.astype(np.float32)
-        if entropy is not None:
-            entropy = np.asarray(entropy, dtype=np.float32)
-        prompt_ids = options.pop("prompt_ids", None)
-        logits_dtype = options.pop("logits_dtype", None)
-        turn_ground_truth = options.pop("turn_ground_truth", None)
         rid = next(self._ids)
-        frames = protocol.encode_shape_request(rid, input_ids, mask, list(ground_truth), step, entropy=entropy,
-                                               logits=logits, topk=topk, prompt_ids=prompt_ids,
-                                               options=options, logits_dtype=logits_dtype,
-                                               turn_ground_truth=turn_ground_truth)
-        header, tensors = protocol.decode_reply(self.request(frames, rid))
-        return ShapeResult(header, tensors)
+        frames = _shape_frames(rid, dict(options, input_ids=input_ids, mask=mask, ground_truth=ground_truth, step=step,
+                                         entropy=entropy, logits=logits, topk=topk))
+        for attempt in range(self.busy_retries + 1):
+            try:
+                header, tensors = protocol.decode_reply(self.request(frames, rid))
+                return ShapeResult(header, tensors)
+            except BusyError:
+                if attempt == self.busy_retries:
+                    raise
+                self.busy_retried += 1
+                time.sleep(min(1.0, self.busy_backoff * 2 ** attempt))
+
+    def shape_many(self, batches, window=4):
+        """Pipelined ``shape``: keeps up to ``window`` requests outstanding and yields
+        ``(index, ShapeResult or RestShaperError)`` in the order replies arrive. ``batches`` is an
+        iterable of dicts of ``shape``'s arguments. ``busy`` replies are resent after a backoff
+        (counted in ``busy_retried``); a request without a reply within the timeout yields a
+        ClientTimeoutError."""
+        it = iter(enumerate(batches))
+        pending = {}   # id → [index, frames, busy attempts, sent at]
+        retry = []     # (due time, id)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < window:
+                try:
+                    index, kw = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                rid = next(self._ids)
+                frames = _shape_frames(rid, dict(kw))
+                pending[rid] = [index, frames, 0, time.monotonic()]
+                self.send_frames(frames)
+            if not pending:
+                return
+            now = time.monotonic()
+            for due, rid in [r for r in retry if r[0] <= now]:
+                retry.remove((due, rid))
+                pending[rid][3] = now
+                self.send_frames(pending[rid][1])
+            waiting = [rid for rid in pending if all(rid != r[1] for r in retry)]
+            wait_ms = 50 if retry else (self.timeout_ms if self.timeout_ms >= 0 else 1000)
+            if not self._sock.poll(wait_ms):
+                oldest = min((pending[r][3] for r in waiting), default=now)
+                if not retry and self.timeout_ms >= 0 and (time.monotonic() - oldest) * 1000 >= self.timeout_ms:
+                    for rid in waiting:
+                        yield pending.pop(rid)[0], ClientTimeoutError(f"no reply from {self.endpoint} within {self.timeout_ms} ms")
+                    self.close()
+                    self._connect()
+                continue
+            reply = self._sock.recv_multipart(copy=False)
+            if reply and len(reply[0].bytes) == 0:
+                reply = reply[1:]
+            header = protocol.decode_header(reply[0])
+            rid = header.get("id")
+            if rid not in pending:
+                continue  # a stale reply (an earlier timeout)
+            try:
+                yield pending[rid][0], ShapeResult(*protocol.decode_reply(reply))
+                del pending[rid]
+            except BusyError as e:
+                entry = pending[rid]
+                if entry[2] >= self.busy_retries:
+                    del pending[rid]
+                    yield entry[0], e
+                else:
+                    self.busy_retried += 1
+                    retry.append((time.monotonic() + min(1.0, self.busy_backoff * 2 ** entry[2]), rid))
+                    entry[2] += 1
+            except RestShaperError as e:
+                yield pending.pop(rid)[0], e
+
+
+def _key(k):
+    """A Z85 key from str/bytes or "@FILE" (None stays None)."""
+    if k is None:
+        return None
+    if isinstance(k, bytes):
+        k = k.decode("ascii")
+    if k.startswith("@"):
+        with open(k[1:], encoding="ascii") as fh:
+            k = fh.read()
+    k = k.strip()
+    if len(k) != 40:
+        raise ValueError("a CURVE key is 40 Z85 characters")
+    return k.encode("ascii")
+
+
+def _shape_frames(rid, kw):
+    """Frames of a shape request from ``Client.shape``'s keyword arguments."""
+    input_ids = np.asarray(kw.pop("input_ids"))
+    if input_ids.dtype not in (np.int32, np.int64):
+        input_ids = input_ids.astype(np.int64)
+    mask = np.asarray(kw.pop("mask"))
+    if mask.dtype not in (np.float32, np.uint8, np.bool_, np.int32, np.int64):
+        mask = mask.astype(np.float32)
+    entropy = kw.pop("entropy", None)
+    if entropy is not None:
+        entropy = np.asarray(entropy, dtype=np.float32)
+    return protocol.encode_shape_request(rid, input_ids, mask, list(kw.pop("ground_truth")), kw.pop("step"), entropy=entropy,
+                                         logits=kw.pop("logits", None), topk=kw.pop("topk", None),
+                                         prompt_ids=kw.pop("prompt_ids", None), logits_dtype=kw.pop("logits_dtype", None),
+                                         turn_ground_truth=kw.pop("turn_ground_truth", None), options=kw)

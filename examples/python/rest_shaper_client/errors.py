@@ -44,6 +44,13 @@ class Utf8Error(RestShaperError):
     code = "utf8"
 
 
+class ValueRangeError(RestShaperError):
+    """A number out of its range or not finite (NaN/inf entropies or logits, a bad temperature,
+    a negative step, a prompt length past N)."""
+
+    code = "value"
+
+
 class BusyError(RestShaperError):
     code = "busy"
 
@@ -63,7 +70,7 @@ class ClientTimeoutError(RestShaperError):
 
 
 ERRORS = {cls.code: cls for cls in (BadHeaderError, VersionError, DTypeError, ShapeError, LimitError,
-                                     TokenIdError, Utf8Error, BusyError, ServerTimeoutError, InternalError)}
+                                     TokenIdError, Utf8Error, ValueRangeError, BusyError, ServerTimeoutError, InternalError)}
 
 
 def error_for(code, message):

@@ -62,6 +62,27 @@ def pad_id_rows(rows: Sequence[Sequence[int]], pad_token_id: int) -> tuple[np.nd
     return ids, mask, lengths
 
 
+def tool_mask_rows(rows: Sequence[Sequence[int]], tool_masks: Sequence[Sequence[int]] | None,
+                   pad_token_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`pad_id_rows`, with the mask taken from TRL's ``tool_mask`` (1 on model tokens, 0 on
+    tool-result tokens): the sidecar then reads each completion's turns from it (multi-turn).
+
+    Each tool mask must have exactly its completion's length: a mask built from a re-tokenisation
+    that does not match the ids (TRL #5144) would misplace every later turn, so it is refused.
+    """
+    ids, mask, lengths = pad_id_rows(rows, pad_token_id)
+    if tool_masks is None:
+        return ids, mask, lengths
+    if len(tool_masks) != len(rows):
+        raise RestTrlError(f"{len(tool_masks)} tool masks for {len(rows)} completions")
+    for i, (r, tm) in enumerate(zip(rows, tool_masks)):
+        tm = np.asarray(tm).reshape(-1)
+        if tm.shape[0] != len(r):
+            raise RestTrlError(f"completion {i}: tool mask has {tm.shape[0]} entries for {len(r)} tokens")
+        mask[i, : len(r)] = (tm != 0).astype(np.uint8)
+    return ids, mask, lengths
+
+
 @dataclass
 class ShapeReply:
     """A validated sidecar reply; weights are zero wherever the request mask is zero."""
@@ -73,13 +94,18 @@ class ShapeReply:
     components: np.ndarray
     status: list
     metrics: dict = field(default_factory=dict)
+    turn_rewards: np.ndarray | None = None  # float32 [B, K] when some completion has several turns
+    turn_ends: np.ndarray | None = None  # int32 [B, K]: last token of each turn, -1: no such turn
+    lengths: np.ndarray | None = None  # completion lengths (tool tokens included) when the caller knows them
     #: The reply's id (what an ``applied`` acknowledgement refers to); None from clients without ids.
     reply_id: int | None = None
 
 
 def call_sidecar(client: Any, ids: np.ndarray, mask: np.ndarray, ground_truths: Sequence[Any], step: int,
-                 options: dict | None = None) -> ShapeReply:
-    """One ``Client.shape`` call on a padded batch, with the reply's shapes and values checked."""
+                 options: dict | None = None, turn_ground_truths: Sequence[Sequence[Any]] | None = None) -> ShapeReply:
+    """One ``Client.shape`` call on a padded batch, with the reply's shapes and values checked.
+
+    ``turn_ground_truths``: optional, per completion one ground truth (or None) per turn."""
     ids = np.ascontiguousarray(ids)
     mask = (np.asarray(mask) != 0).astype(np.uint8)
     if ids.ndim != 2 or mask.shape != ids.shape:
@@ -87,7 +113,10 @@ def call_sidecar(client: Any, ids: np.ndarray, mask: np.ndarray, ground_truths: 
     gts = [ground_truth_text(g) for g in ground_truths]
     if len(gts) != ids.shape[0]:
         raise RestTrlError(f"{len(gts)} ground truths for {ids.shape[0]} rollouts")
-    reply = client.shape(ids, mask, gts, int(step), **dict(options or {}))
+    kwargs = dict(options or {})
+    if turn_ground_truths is not None:
+        kwargs["turn_ground_truth"] = [[None if g is None else ground_truth_text(g) for g in row] for row in turn_ground_truths]
+    reply = client.shape(ids, mask, gts, int(step), **kwargs)
     B, T = ids.shape
     weights = np.asarray(reply.weights, dtype=np.float32)
     rewards = np.asarray(reply.rewards, dtype=np.float32).reshape(-1)
@@ -100,31 +129,39 @@ def call_sidecar(client: Any, ids: np.ndarray, mask: np.ndarray, ground_truths: 
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise RestTrlError("sidecar weights must be finite and non-negative")
     status = list(reply.status) if getattr(reply, "status", None) is not None else [None] * B
+    turn_rewards, turn_ends = getattr(reply, "turn_rewards", None), getattr(reply, "turn_ends", None)
+    if turn_rewards is not None:
+        turn_rewards = np.asarray(turn_rewards, dtype=np.float32)
+        turn_ends = np.asarray(turn_ends, dtype=np.int32)
+        if turn_rewards.ndim != 2 or turn_rewards.shape[0] != B or turn_ends.shape != turn_rewards.shape:
+            raise RestTrlError(f"sidecar turn_rewards {turn_rewards.shape} / turn_ends {turn_ends.shape} do not fit B = {B}")
     reply_id = getattr(reply, "id", None)
     return ShapeReply(ids=ids, mask=mask, weights=weights * mask, rewards=rewards, components=components,
                       status=status, metrics=dict(getattr(reply, "metrics", None) or {}),
+                      turn_rewards=turn_rewards, turn_ends=turn_ends,
                       reply_id=None if reply_id is None else int(reply_id))
 
 
 def reuse_weights(cached: ShapeReply | None, ids: np.ndarray, loss_mask: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
     """The cached reward-call weights laid out as [B, T] if that call saw exactly these rows and masks.
 
-    The reward function sends each completion with an all-ones mask; the trainer's loss mask can
-    differ (tool-response tokens, masked truncated completions), and ResT's per-row normalisation
-    depends on the mask, so anything but an exact match returns None and the caller asks again.
+    The reward function sends each completion with its tool mask (all ones without tools); the
+    trainer's loss mask can still differ (``mask_truncated_completions`` zeroes a row), and ResT's
+    per-row normalisation and turns depend on the mask, so anything but an exact match returns
+    None and the caller asks again.
     """
     if cached is None or cached.ids.shape[0] != ids.shape[0]:
         return None
     B, T = ids.shape
     out = np.zeros((B, T), dtype=np.float32)
-    cached_len = cached.mask.sum(axis=1)
+    cached_len = cached.lengths if cached.lengths is not None else cached.mask.sum(axis=1)
     for i in range(B):
         n = int(lengths[i])
         if int(cached_len[i]) != n or n > T:
             return None
         if not np.array_equal(cached.ids[i, :n].astype(np.int64), ids[i, :n].astype(np.int64)):
             return None
-        if not (np.all(loss_mask[i, :n] != 0) and not np.any(loss_mask[i, n:] != 0)):
+        if not np.array_equal(cached.mask[i, :n] != 0, loss_mask[i, :n] != 0) or np.any(loss_mask[i, n:] != 0):
             return None
         out[i, :n] = cached.weights[i, :n]
     return out
@@ -143,7 +180,16 @@ def reply_metrics(reply: ShapeReply, prefix: str = "rest/") -> dict[str, float]:
     n_valid = int(valid.sum())
     out[prefix + "weighted_fraction"] = float(((reply.weights > 0) & valid).sum()) / n_valid if n_valid else 0.0
     out[prefix + "failed_rollouts"] = float(sum(0 if status_ok(s) else 1 for s in reply.status))
+    turns = [count_turns(m) for m in reply.mask]
+    out[prefix + "turns_mean"] = float(np.mean(turns)) if turns else 0.0
+    out[prefix + "multi_turn_fraction"] = float(np.mean([t > 1 for t in turns])) if turns else 0.0
     return out
+
+
+def count_turns(mask_row: Any) -> int:
+    """Turns of one row as the sidecar reads them: maximal runs of mask != 0."""
+    valid = (np.asarray(mask_row).reshape(-1) != 0).astype(np.int8)
+    return int(np.count_nonzero(np.diff(np.concatenate([[0], valid])) == 1))
 
 
 def status_ok(entry: Any) -> bool:

@@ -1,8 +1,8 @@
 """TRL 1.16 GRPOTrainer with rest-shaper rewards and ResT token weights.
 
-* :class:`RestShaperReward` is a reward function (``reward_funcs=[...]``) that sends the local
-  completions to the sidecar and returns its ToolRL reward; it keeps the reply so the weights of
-  the same call can be reused.
+* :class:`RestShaperReward` (``reward.py``) is a reward function (``reward_funcs=[...]``) that
+  sends the local completions to the sidecar and returns its ToolRL reward; it keeps the reply so
+  the weights of the same call can be reused.
 * :class:`RestGRPOTrainer` puts the per-token weights w into the batch after generation and makes
   TRL's loss ResT's: TRL forms ``mask = completion_mask * tool_mask``; the trainer passes
   ``tool_mask * w`` there, so ``bnpo`` computes sum(l*m*w)/sum(m*w) per micro-batch (the released
@@ -18,81 +18,19 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Callable
 
 import numpy as np
 import torch
 from trl import GRPOTrainer
 
 from . import core
+from .reward import RestShaperReward
 
 logger = logging.getLogger(__name__)
 
 #: What RestGRPOTrainer relies on in TRL's ``_compute_loss``: the loss mask is formed from
 #: ``tool_mask`` (where the weights ride) and multiplies the per-token loss.
 _TRL_LOSS_MARKERS = ('completion_mask * inputs["tool_mask"]', "per_token_loss * mask")
-
-ClientFactory = Callable[[str], Any]
-
-
-def _default_client(endpoint: str) -> Any:
-    from rest_shaper_client import Client  # imported late: pyzmq only where the sidecar is called
-
-    return Client(endpoint)
-
-
-class RestShaperReward:
-    """Reward function: the sidecar's ToolRL score of each completion.
-
-    ground_truth_column: dataset column with the ground truth (TRL passes every column as a kwarg).
-    step_offset: ResT's step is the trainer's global step plus this (1: the first update is step 1,
-        as in the released code).
-    options: keyword options for ``Client.shape`` (profile, schedule, reward flags).
-    """
-
-    __name__ = "rest_shaper"
-
-    def __init__(self, endpoint: str = "ipc:///tmp/rest-shaper.sock", ground_truth_column: str = "ground_truth",
-                 step_offset: int = 1, options: dict | None = None, pad_token_id: int = 0,
-                 client_factory: ClientFactory | None = None):
-        self.endpoint = endpoint
-        self.ground_truth_column = ground_truth_column
-        self.step_offset = int(step_offset)
-        self.options = dict(options or {})
-        self.pad_token_id = int(pad_token_id)
-        self._factory = client_factory or _default_client
-        self._client = None
-        self.last_reply: core.ShapeReply | None = None
-        self.last_ground_truths: list | None = None
-        self.last_step: int | None = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._factory(self.endpoint)
-        return self._client
-
-    def step_of(self, trainer_state: Any) -> int:
-        return int(getattr(trainer_state, "global_step", 0) or 0) + self.step_offset
-
-    def __call__(self, prompts=None, completions=None, completion_ids=None, trainer_state=None, log_metric=None,
-                 **kwargs) -> list[float]:
-        if completion_ids is None:
-            raise core.RestTrlError("RestShaperReward needs completion_ids (TRL >= 1.0 passes them)")
-        if self.ground_truth_column not in kwargs:
-            raise core.RestTrlError(
-                f"dataset has no {self.ground_truth_column!r} column (columns: {sorted(kwargs)})"
-            )
-        gts = list(kwargs[self.ground_truth_column])
-        ids, mask, _ = core.pad_id_rows([list(map(int, c)) for c in completion_ids], self.pad_token_id)
-        step = self.step_of(trainer_state)
-        reply = core.call_sidecar(self.client, ids, mask, gts, step, self.options)
-        self.last_reply, self.last_ground_truths, self.last_step = reply, gts, step
-        if log_metric is not None:
-            for name, value in core.reply_metrics(reply).items():
-                log_metric(name, value)
-        return [float(r) for r in reply.rewards]
-
 
 class RestGRPOTrainer(GRPOTrainer):
     """GRPOTrainer whose policy loss is ResT's token-weighted sum(l*m*w)/sum(m*w).
@@ -143,11 +81,23 @@ class RestGRPOTrainer(GRPOTrainer):
             w = core.reuse_weights(reward.last_reply, ids, lmask, lengths)
             if w is not None:
                 return w, reward.last_reply.reply_id
-        # The loss mask differs from what the reward call saw (tool tokens, truncation masking) or
-        # the reward came from elsewhere: ask for weights under the exact loss mask.
+        # The loss mask differs from what the reward call saw (truncation masking) or the reward
+        # came from elsewhere: ask for weights under the exact loss mask (its zero runs are turns).
         gts = [x[reward.ground_truth_column] for x in inputs]
         reply = core.call_sidecar(reward.client, ids, lmask, gts, step, reward.options)
         return reply.weights, reply.reply_id
+
+    # ---------------------------------------------------------------- generation
+
+    def _generate(self, prompts):
+        # TRL builds tool_mask here and does not hand it to reward functions: give it to the
+        # rest-shaper reward so multi-turn completions are scored and weighted turn by turn.
+        out = super()._generate(prompts)
+        completion_ids, tool_mask = out[1], out[2]
+        if tool_mask is not None and len(tool_mask) != len(completion_ids):
+            raise core.RestTrlError(f"{len(tool_mask)} tool masks for {len(completion_ids)} completions")
+        self.rest_reward.pending_tool_masks = None if tool_mask is None else [list(m) for m in tool_mask]
+        return out
 
     def _generate_and_score_completions(self, inputs):
         output = super()._generate_and_score_completions(inputs)

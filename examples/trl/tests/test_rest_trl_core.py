@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fake_shaper import FakeShaperClient
-from rest_trl import core
+from rest_trl import RestShaperReward, core
 
 
 def test_loss_types():
@@ -98,6 +98,76 @@ def test_status_ok_matches_the_client_format():
     assert core.status_ok({"code": "ok"}) and core.status_ok(None) and core.status_ok("ok")
     assert not core.status_ok({"code": "token_id", "message": "id 999999 out of range"})
     assert not core.status_ok("error:utf8")
+
+
+# --------------------------------------------------------------------------- multi-turn completions
+
+
+def tool_completions():
+    """Completions as TRL 1.16's tool loop builds them: model tokens, then the tool result (tool_mask
+    0), then the post-tool generation (tool_mask 1); the second completion called no tool."""
+    rows = [[3, 4, 6, 70, 71, 72, 9, 12], [1, 3, 5], [6, 9, 80, 81, 3, 90, 91, 4, 7]]
+    tool_masks = [[1, 1, 1, 0, 0, 0, 1, 1], [1, 1, 1], [1, 1, 0, 0, 1, 0, 0, 1, 1]]
+    return rows, tool_masks
+
+
+def test_tool_mask_rows_and_length_check():
+    rows, tool_masks = tool_completions()
+    ids, mask, lengths = core.tool_mask_rows(rows, tool_masks, pad_token_id=0)
+    assert lengths.tolist() == [8, 3, 9]
+    assert mask[0].tolist() == [1, 1, 1, 0, 0, 0, 1, 1, 0] and mask[1].tolist() == [1, 1, 1, 0, 0, 0, 0, 0, 0]
+    assert [core.count_turns(m) for m in mask] == [2, 1, 3]
+    bad = [m + [1] for m in tool_masks[:1]] + tool_masks[1:]  # one entry longer than its completion (TRL #5144)
+    with pytest.raises(core.RestTrlError, match="tool mask has 9 entries for 8 tokens"):
+        core.tool_mask_rows(rows, bad, 0)
+    assert core.tool_mask_rows(rows, None, 0)[1][0].tolist() == [1] * 8 + [0]
+
+
+def test_reward_uses_the_tool_mask_and_the_trainer_reuses_its_weights():
+    rows, tool_masks = tool_completions()
+    client = FakeShaperClient()
+    reward = RestShaperReward(client_factory=lambda _: client, turn_ground_truth_column="turn_truth",
+                              options={"turn_reward": "sum"})
+    reward.pending_tool_masks = tool_masks  # what RestGRPOTrainer._generate hands over
+    turn_truth = [["<tool_call>a</tool_call>", "b"], ["<tool_call>c</tool_call>"], [None, "d", "<tool_call>e</tool_call>"]]
+    state = type("State", (), {"global_step": 4})()
+    scores = reward(completion_ids=rows, trainer_state=state, ground_truth=["g0", "g1", "g2"], turn_truth=turn_truth)
+    call = client.calls[0]
+    assert call["mask"][0].tolist() == [1, 1, 1, 0, 0, 0, 1, 1, 0]  # tool results are mask 0: turns
+    assert call["options"]["turn_ground_truth"] == turn_truth and call["options"]["turn_reward"] == "sum"
+    assert call["step"] == 5
+    assert reward.pending_tool_masks is None  # used once
+    reply = reward.last_reply
+    assert reply.turn_rewards.shape == (3, 3) and reply.turn_ends[2].tolist() == [1, 4, 8]
+    assert scores[2] == pytest.approx(float(reply.turn_rewards[2, 1] + reply.turn_rewards[2, 2]))
+    assert np.all(reply.weights[reply.mask == 0] == 0)
+    # The trainer's loss mask is completion_mask * tool_mask: the same rows and masks, so the reward
+    # call's weights are reused (one sidecar call per generation batch) even with tool tokens.
+    T = 12  # pad_to_multiple_of
+    wide = np.zeros((3, T), dtype=np.int64)
+    lmask = np.zeros((3, T), dtype=np.uint8)
+    for i, (r, m) in enumerate(zip(rows, tool_masks)):
+        wide[i, : len(r)], lmask[i, : len(m)] = r, m
+    w = core.reuse_weights(reply, wide, lmask, np.array([len(r) for r in rows]))
+    assert w is not None and np.array_equal(w[:, :9], reply.weights)
+    truncated = lmask.copy()
+    truncated[2] = 0  # mask_truncated_completions zeroed a row: ask again
+    assert core.reuse_weights(reply, wide, truncated, np.array([len(r) for r in rows])) is None
+    metrics = core.reply_metrics(reply)
+    assert metrics["rest/turns_mean"] == pytest.approx(2.0) and metrics["rest/multi_turn_fraction"] == pytest.approx(2 / 3)
+
+
+def test_reward_without_tool_masks_scores_whole_completions():
+    rows, tool_masks = tool_completions()
+    client = FakeShaperClient()
+    reward = RestShaperReward(client_factory=lambda _: client)
+    reward.pending_tool_masks = tool_masks[:2] + [[1, 1]]  # stale: lengths do not match these completions
+    reward(completion_ids=rows, ground_truth=["a", "b", "c"])
+    assert client.calls[0]["mask"].sum(axis=1).tolist() == [8, 3, 9]
+    assert reward.last_reply.turn_rewards is None
+    with pytest.raises(core.RestTrlError, match="turn_truth"):
+        RestShaperReward(client_factory=lambda _: client, turn_ground_truth_column="turn_truth")(
+            completion_ids=rows, ground_truth=["a", "b", "c"])
 
 
 def _loss_path_acks(client, reply, applied_weights, micro=2, passes=2, seed=0):

@@ -34,6 +34,11 @@ COMPONENT_NAMES = ("format", "correctness", "length", "score")
 #: How the sidecar reward enters verl's reward path.
 REWARD_MODES = ("replace", "add", "keep")
 
+#: Where rewards go in the token-level reward row (``rm_scores``): ``sequence`` = the row's reward
+#: on its last response position (verl's own placement); ``turn_ends`` = each turn's reward on the
+#: last token of that turn (multi-turn rows; single-turn rows are the same either way).
+TURN_REWARD_PLACEMENTS = ("sequence", "turn_ends")
+
 #: Registered policy-loss names and the normaliser each one implements.
 LOSS_MODE_MICRO = "rest"
 LOSS_MODE_GLOBAL = "rest_global"
@@ -62,7 +67,11 @@ class RestSettings:
     send_entropy: send the old-policy entropies (``entropy`` field) with each request.
     ground_truth_key: key of the dataset's ``reward_model`` dict holding the ground truth.
     pad_token_id: id used to pad responses to a rectangle (None: the tokenizer's pad id).
-    options: extra keyword options passed to ``Client.shape`` (profile, schedule, reward flags).
+    options: extra keyword options passed to ``Client.shape`` (profile, schedule, reward flags,
+        turn_reward).
+    turn_ground_truth_key: key of the ``reward_model`` dict holding per-turn ground truths (a list,
+        one entry or None per turn); rows without it score only their last turn.
+    turn_reward_placement: ``sequence`` (default) or ``turn_ends`` (see TURN_REWARD_PLACEMENTS).
     """
 
     endpoint: str = "ipc:///tmp/rest-shaper.sock"
@@ -71,13 +80,16 @@ class RestSettings:
     ground_truth_key: str = "ground_truth"
     pad_token_id: int | None = None
     options: dict = field(default_factory=dict)
+    turn_ground_truth_key: str = "turn_ground_truth"
+    turn_reward_placement: str = "sequence"
 
     @classmethod
     def from_mapping(cls, cfg: Mapping | None, env: Mapping[str, str] | None = None) -> "RestSettings":
         """Build settings from a (possibly OmegaConf) mapping, then environment fallbacks."""
         env = os.environ if env is None else env
         cfg = dict(cfg or {})
-        known = {"endpoint", "reward_mode", "send_entropy", "ground_truth_key", "pad_token_id", "options"}
+        known = {"endpoint", "reward_mode", "send_entropy", "ground_truth_key", "pad_token_id", "options",
+                 "turn_ground_truth_key", "turn_reward_placement"}
         unknown = sorted(set(cfg) - known)
         if unknown:
             raise RestIntegrationError(f"unknown rest_shaper settings: {unknown}; known: {sorted(known)}")
@@ -89,6 +101,12 @@ class RestSettings:
         elif "REST_SHAPER_SEND_ENTROPY" in env:
             s.send_entropy = _as_bool(env["REST_SHAPER_SEND_ENTROPY"])
         s.ground_truth_key = str(cfg.get("ground_truth_key") or s.ground_truth_key)
+        s.turn_ground_truth_key = str(cfg.get("turn_ground_truth_key") or s.turn_ground_truth_key)
+        s.turn_reward_placement = str(cfg.get("turn_reward_placement") or s.turn_reward_placement)
+        if s.turn_reward_placement not in TURN_REWARD_PLACEMENTS:
+            raise RestIntegrationError(
+                f"rest_shaper.turn_reward_placement must be one of {TURN_REWARD_PLACEMENTS}, got {s.turn_reward_placement!r}"
+            )
         if cfg.get("pad_token_id") is not None:
             s.pad_token_id = int(cfg["pad_token_id"])
         opts = cfg.get("options")
@@ -143,6 +161,43 @@ def place_sequence_rewards(rewards: Sequence[float], lengths: Sequence[int], wid
     return out
 
 
+def turn_spans(mask_row: Any) -> list[tuple[int, int]]:
+    """The turns of one row as the sidecar reads them: (start, end) of each maximal run of mask != 0.
+
+    In verl's agent loop the response is model tokens (mask 1) and tool-response tokens (mask 0)
+    interleaved; the zero runs between two turns are observations.
+    """
+    valid = np.asarray(mask_row).reshape(-1) != 0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2])]
+
+
+def place_turn_rewards(turn_rewards: Sequence[Sequence[float]], turn_ends: Sequence[Sequence[int]],
+                       lengths: Sequence[int], width: int | None = None) -> np.ndarray:
+    """Token-level reward matrix with each turn's reward on the last token of that turn.
+
+    ``turn_rewards`` / ``turn_ends`` are the sidecar's [B, K] tensors (end -1: no such turn).
+    verl's GRPO sums a row's token rewards (it then sees the sum of the turn rewards); GAE
+    discounts each one from where it sits, so every turn is credited at its own end.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64).reshape(-1)
+    rewards = np.asarray(turn_rewards, dtype=np.float32)
+    ends = np.asarray(turn_ends, dtype=np.int64)
+    if rewards.ndim != 2 or rewards.shape != ends.shape or rewards.shape[0] != lengths.shape[0]:
+        raise RestIntegrationError(f"turn rewards {rewards.shape} / ends {ends.shape} do not fit {lengths.shape[0]} rollouts")
+    width = int(lengths.max()) if width is None else int(width)
+    out = np.zeros((lengths.shape[0], max(width, 1)), dtype=np.float32)
+    for i in range(lengths.shape[0]):
+        for k in range(rewards.shape[1]):
+            e = int(ends[i, k])
+            if e < 0:
+                continue
+            if e >= lengths[i]:
+                raise RestIntegrationError(f"rollout {i}: turn {k} ends at {e}, past its {int(lengths[i])} tokens")
+            out[i, e] += rewards[i, k]
+    return out
+
+
 def combine_token_rewards(existing: np.ndarray | None, placed: np.ndarray, mode: str) -> np.ndarray:
     """Merge the sidecar's placed rewards with verl's token scores according to ``reward_mode``."""
     if mode not in REWARD_MODES:
@@ -193,6 +248,33 @@ def extract_ground_truths(reward_model_entries: Any, key: str = "ground_truth") 
     return out
 
 
+def extract_turn_ground_truths(reward_model_entries: Any, masks: Sequence[Any], key: str = "turn_ground_truth",
+                               gt_key: str = "ground_truth") -> list[list[str | None]] | None:
+    """Per-turn ground truths (``turn_ground_truth`` of the request), or None when no row has any.
+
+    A row whose ``reward_model`` dict has ``key`` (a list, one entry or None per turn of that row)
+    uses it; a row without gets its ground truth on the last turn only, which is what the sidecar
+    does for every row when the request has no per-turn ground truths.
+    """
+    entries = _to_list(reward_model_entries)
+    if not any(isinstance(e, Mapping) and e.get(key) is not None for e in entries):
+        return None
+    out: list[list[str | None]] = []
+    for i, (entry, mask) in enumerate(zip(entries, masks)):
+        n = len(turn_spans(mask))
+        value = entry.get(key) if isinstance(entry, Mapping) else None
+        if value is None:
+            row: list[str | None] = [None] * n
+            if n:
+                row[-1] = extract_ground_truths([entry], gt_key)[0]
+        else:
+            row = [None if g is None else ground_truth_text(g) for g in _to_list(value)]
+            if len(row) != n:
+                raise RestIntegrationError(f"sample {i}: {key} has {len(row)} entries but the response has {n} turns")
+        out.append(row)
+    return out
+
+
 def status_ok(entry: Any) -> bool:
     """True when a per-rollout status from the client means success."""
     if entry is None or entry is True:
@@ -219,6 +301,8 @@ class ShapedBatch:
     lengths: np.ndarray  # int64 [B]
     status: list
     metrics: dict
+    turn_rewards: np.ndarray | None = None  # float32 [B, K] when some rollout has several turns
+    turn_ends: np.ndarray | None = None  # int32 [B, K]: last token of each turn, -1: no such turn
     reply_id: int | None = None  # what the ``applied`` acknowledgement refers to
 
     @property
@@ -235,8 +319,14 @@ def shape_rollouts(
     entropies: Sequence[Any] | None = None,
     pad_token_id: int = 0,
     options: Mapping | None = None,
+    turn_ground_truths: Sequence[Sequence[str | None]] | None = None,
 ) -> ShapedBatch:
-    """Send one batch of rollouts (ragged per-rollout arrays) to the sidecar and unpad the reply."""
+    """Send one batch of rollouts (ragged per-rollout arrays) to the sidecar and unpad the reply.
+
+    The masks go as they are: interior zero runs (tool responses) make multi-turn rows, whose
+    per-turn rewards come back in ``turn_rewards`` / ``turn_ends`` (checked against the turns
+    read here from the same masks).
+    """
     ids, lengths = pad_rows(response_ids, pad_value=pad_token_id, dtype=np.int64)
     if int(ids.max(initial=0)) < 2**31 and int(ids.min(initial=0)) >= 0:
         ids = ids.astype(np.int32)  # halves the bytes on the wire; every vocabulary fits
@@ -254,6 +344,8 @@ def shape_rollouts(
     kwargs = dict(options or {})
     if ent is not None:
         kwargs["entropy"] = ent
+    if turn_ground_truths is not None:
+        kwargs["turn_ground_truth"] = [list(t) for t in turn_ground_truths]
     reply = client.shape(ids, mask, list(ground_truths), int(step), **kwargs)
 
     B, T = ids.shape
@@ -270,6 +362,7 @@ def shape_rollouts(
         raise RestIntegrationError("sidecar weights must be finite and non-negative")
     weights = weights * mask  # the loss never sees padding, whatever the sidecar sent there
     status = list(reply.status) if getattr(reply, "status", None) is not None else [None] * B
+    turn_rewards, turn_ends = _checked_turns(reply, mask)
     return ShapedBatch(
         weights=unpad_rows(weights, lengths),
         rewards=rewards,
@@ -277,8 +370,32 @@ def shape_rollouts(
         lengths=lengths,
         status=status,
         metrics=dict(getattr(reply, "metrics", None) or {}),
+        turn_rewards=turn_rewards,
+        turn_ends=turn_ends,
         reply_id=None if getattr(reply, "id", None) is None else int(reply.id),
     )
+
+
+def _checked_turns(reply: Any, mask: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The reply's per-turn tensors, checked to name exactly the turns of ``mask`` (token alignment)."""
+    tr, te = getattr(reply, "turn_rewards", None), getattr(reply, "turn_ends", None)
+    spans = [turn_spans(m) for m in mask]
+    k = max(len(s) for s in spans)
+    if tr is None and te is None:
+        if k > 1:
+            raise RestIntegrationError("the batch has multi-turn rollouts but the sidecar sent no turn_rewards")
+        return None, None
+    tr = np.asarray(tr, dtype=np.float32)
+    te = np.asarray(te, dtype=np.int64)
+    if tr.shape != (mask.shape[0], k) or te.shape != tr.shape:
+        raise RestIntegrationError(f"turn_rewards {tr.shape} / turn_ends {te.shape}, expected {(mask.shape[0], k)}")
+    for i, row in enumerate(spans):
+        want = [b - 1 for _, b in row] + [-1] * (k - len(row))
+        if te[i].tolist() != want:
+            raise RestIntegrationError(f"rollout {i}: the sidecar's turn ends {te[i].tolist()} differ from the mask's {want}")
+    if not np.all(np.isfinite(tr)):
+        raise RestIntegrationError("sidecar turn rewards must be finite")
+    return tr, te.astype(np.int32)
 
 
 # --------------------------------------------------------------------------- loss normalisation
@@ -363,7 +480,7 @@ def shape_step(rows: Mapping[str, Sequence[Any]], client: Any, settings: RestSet
     for key in ("responses", "response_mask", "reward_model"):
         if key not in rows:
             raise RestIntegrationError(f"batch has no {key!r} field")
-    masks = list(rows["response_mask"])
+    masks = list(rows["response_mask"])  # verl's response_mask as is: 0 on tool-response tokens
     entropy = rows.get("entropy") if settings.send_entropy else None
     shaped = shape_rollouts(
         client,
@@ -374,6 +491,9 @@ def shape_step(rows: Mapping[str, Sequence[Any]], client: Any, settings: RestSet
         entropies=entropy,
         pad_token_id=settings.pad_token_id or 0,
         options=settings.options,
+        turn_ground_truths=extract_turn_ground_truths(
+            rows["reward_model"], masks, settings.turn_ground_truth_key, settings.ground_truth_key
+        ),
     )
     metrics = batch_metrics(shaped, masks)
 
@@ -384,7 +504,10 @@ def shape_step(rows: Mapping[str, Sequence[Any]], client: Any, settings: RestSet
         weights = [(w * c).astype(np.float32) for w in weights]
         metrics["rest/weights/global_scale"] = float(c)
 
-    placed = place_sequence_rewards(shaped.rewards, shaped.lengths)
+    if settings.turn_reward_placement == "turn_ends" and shaped.turn_rewards is not None:
+        placed = place_turn_rewards(shaped.turn_rewards, shaped.turn_ends, shaped.lengths)
+    else:
+        placed = place_sequence_rewards(shaped.rewards, shaped.lengths)
     existing = None
     if settings.reward_mode != "replace":
         if rows.get("rm_scores") is None:
@@ -453,6 +576,10 @@ def batch_metrics(shaped: ShapedBatch, mask_rows: Sequence[Any], prefix: str = "
     out[prefix + "weights/valid_tokens"] = float(valid)
     out[prefix + "weights/weighted_fraction"] = weighted / valid if valid else 0.0
     out[prefix + "weights/mean_over_valid"] = wsum / valid if valid else 0.0
+    turns = [len(turn_spans(m)) for m in mask_rows]
+    out[prefix + "turns/mean"] = float(np.mean(turns)) if turns else 0.0
+    out[prefix + "turns/max"] = float(max(turns)) if turns else 0.0
+    out[prefix + "turns/multi_turn_fraction"] = float(np.mean([t > 1 for t in turns])) if turns else 0.0
     _flatten_numbers(shaped.metrics, prefix + "sidecar/", out)
     return out
 

@@ -316,17 +316,26 @@ class RestRewardManager(RewardManagerBase):
         length = response_ids.shape[-1]
         valid = int(data_item.batch["attention_mask"][-length:].sum())
         ids = response_ids[:valid].detach().cpu().numpy()
-        gt = core.extract_ground_truths([data_item.non_tensor_batch["reward_model"]], self.settings.ground_truth_key)
+        # The agent loop's response_mask as is (0 on tool-response tokens: a multi-turn rollout).
+        if "response_mask" in data_item.batch.keys():
+            mask = data_item.batch["response_mask"][:valid].detach().cpu().numpy()
+        else:
+            mask = np.ones_like(ids, dtype=np.uint8)
+        reward_model = data_item.non_tensor_batch["reward_model"]
+        gt = core.extract_ground_truths([reward_model], self.settings.ground_truth_key)
         step = data_item.non_tensor_batch.get("global_steps", 0)
         shaped = core.shape_rollouts(
             self._client(),
             [ids],
-            [np.ones_like(ids, dtype=np.uint8)],
+            [mask],
             gt,
             int(step or 0),
             pad_token_id=self.settings.pad_token_id or 0,
             # these single-rollout weights are never used: not computed, and not awaited by the sidecar
             options={**self.settings.options, "compute_weights": False},
+            turn_ground_truths=core.extract_turn_ground_truths(
+                [reward_model], [mask], self.settings.turn_ground_truth_key, self.settings.ground_truth_key
+            ),
         )
         extra = {f"rest_{n}": float(v) for n, v in zip(core.COMPONENT_NAMES, shaped.components[0])}
         extra["rest_ok"] = float(shaped.failed == 0)

@@ -254,6 +254,134 @@ def test_shape_step_global_mode_prescales_weights():
         assert np.allclose(b, a * c)
 
 
+# --------------------------------------------------------------------------- multi-turn rollouts
+
+
+def agent_loop_rollouts():
+    """Three rollouts laid out as verl's agent loop writes them: model tokens (mask 1) and tool
+    responses (mask 0) interleaved in ``responses`` / ``response_mask``; one single-turn rollout.
+    (The layout of ToolAgentLoop in verl 0.9.1: |LLM|tool|LLM|...; padding stays outside the rows.)"""
+    turns = [
+        [[11, 12, 13, 14], [21, 22, 23], [31, 32]],  # three turns
+        [[41, 42, 43, 44, 45]],  # one turn
+        [[51, 52], [61, 62, 63, 64]],  # two turns
+    ]
+    tools = [[90, 91, 92], [93, 94]]
+    ids, masks = [], []
+    for row in turns:
+        r, m = [], []
+        for k, t in enumerate(row):
+            if k:
+                tool = tools[(k - 1) % len(tools)]
+                r += tool
+                m += [0] * len(tool)
+            r += t
+            m += [1] * len(t)
+        ids.append(np.array(r, dtype=np.int64))
+        masks.append(np.array(m, dtype=np.int64))
+    return turns, ids, masks
+
+
+def test_turn_spans_match_the_agent_loop_layout():
+    _, ids, masks = agent_loop_rollouts()
+    assert core.turn_spans(masks[0]) == [(0, 4), (7, 10), (12, 14)]
+    assert core.turn_spans(masks[1]) == [(0, 5)]
+    assert core.turn_spans(np.array([0, 1, 1, 0, 0])) == [(1, 3)]  # leading / trailing zeros: padding
+    assert core.turn_spans(np.zeros(3)) == []
+
+
+def test_multi_turn_batch_passes_the_mask_as_is_and_gets_turn_rewards():
+    turns, ids, masks = agent_loop_rollouts()
+    rows = {
+        "responses": ids,
+        "response_mask": masks,
+        "reward_model": [
+            {"ground_truth": "<tool_call>final</tool_call>", "turn_ground_truth": ["<tool_call>a</tool_call>", None, "<tool_call>c</tool_call>"]},
+            {"ground_truth": "<tool_call>single</tool_call>"},
+            {"ground_truth": "plain last"},
+        ],
+    }
+    client = FakeShaperClient()
+    out = core.shape_step(rows, client, core.RestSettings.from_mapping({"options": {"turn_reward": "mean"}}, {}), 5, "rest")
+    call = client.calls[0]
+    # the agent loop's response_mask goes as is (0 on tool tokens), padded with zeros
+    for i, m in enumerate(masks):
+        assert call["mask"][i, : len(m)].tolist() == m.tolist() and call["mask"][i, len(m):].sum() == 0
+    # rows without per-turn ground truths score their last turn only (what the sidecar does by default)
+    assert call["options"]["turn_ground_truth"] == [
+        ["<tool_call>a</tool_call>", None, "<tool_call>c</tool_call>"],
+        ["<tool_call>single</tool_call>"],
+        [None, "plain last"],
+    ]
+    reply = FakeShaperClient().shape(call["input_ids"], call["mask"], call["ground_truth"], 5, **call["options"])
+    # each turn is scored like the same tokens sent alone as a single-turn rollout
+    for i, row in enumerate(turns):
+        for k, t in enumerate(row):
+            gt = call["options"]["turn_ground_truth"][i][k]
+            if gt is None:
+                assert reply.turn_rewards[i, k] == 0
+                continue
+            alone = FakeShaperClient().shape(np.array([t]), np.ones((1, len(t))), [gt], 5)
+            assert reply.turn_rewards[i, k] == pytest.approx(alone.rewards[0])
+    # default placement: the (mean) sequence reward on the last response position
+    for i, (r, n) in enumerate(zip(out.rm_scores, [len(x) for x in ids])):
+        assert r.shape == (n,) and r[-1] == pytest.approx(reply.rewards[i]) and np.all(r[:-1] == 0)
+    assert reply.rewards[0] == pytest.approx((reply.turn_rewards[0, 0] + reply.turn_rewards[0, 2]) / 2)
+    # tool-response tokens never carry weight; the valid weights of a row average 1
+    for w, m in zip(out.weights, masks):
+        assert np.all(w[m == 0] == 0)
+        assert abs(w[w > 0].mean() - 1) < 1e-5
+    assert out.metrics["rest/turns/max"] == 3 and out.metrics["rest/turns/mean"] == pytest.approx(2.0)
+    assert out.metrics["rest/turns/multi_turn_fraction"] == pytest.approx(2 / 3)
+
+
+def test_turn_end_placement_credits_every_turn_at_its_last_token():
+    turns, ids, masks = agent_loop_rollouts()
+    rows = {"responses": ids, "response_mask": masks,
+            "reward_model": [{"ground_truth": "g", "turn_ground_truth": ["<tool_call>x</tool_call>", "y", "z"]},
+                             {"ground_truth": "s"}, {"ground_truth": "t", "turn_ground_truth": ["u", "v"]}]}
+    settings = core.RestSettings.from_mapping({"turn_reward_placement": "turn_ends"}, {})
+    client = FakeShaperClient()
+    out = core.shape_step(rows, client, settings, 2, "rest")
+    call = client.calls[0]
+    reply = FakeShaperClient().shape(call["input_ids"], call["mask"], call["ground_truth"], 2, **call["options"])
+    for i, m in enumerate(masks):
+        ends = [b - 1 for _, b in core.turn_spans(m)]
+        want = np.zeros(len(m), dtype=np.float32)
+        for k, e in enumerate(ends):
+            want[e] = reply.turn_rewards[i, k]
+        assert np.allclose(out.rm_scores[i], want)
+        assert np.all(out.rm_scores[i][m == 0] == 0)  # never on a tool-response token
+    with pytest.raises(core.RestIntegrationError, match="turn_reward_placement"):
+        core.RestSettings.from_mapping({"turn_reward_placement": "everywhere"}, {})
+
+
+def test_turn_replies_are_checked_against_the_mask():
+    _, ids, masks = agent_loop_rollouts()
+
+    class Shifted(FakeShaperClient):
+        def shape(self, *a, **k):
+            r = super().shape(*a, **k)
+            r.turn_ends = r.turn_ends.copy()
+            r.turn_ends[0, 1] += 1  # one token off: the sidecar and verl disagree on the turns
+            return r
+
+    with pytest.raises(core.RestIntegrationError, match="turn ends"):
+        core.shape_rollouts(Shifted(), ids, masks, ["a", "b", "c"], 0)
+
+    class Missing(FakeShaperClient):
+        def shape(self, *a, **k):
+            r = super().shape(*a, **k)
+            r.turn_rewards = r.turn_ends = None
+            return r
+
+    with pytest.raises(core.RestIntegrationError, match="turn_rewards"):
+        core.shape_rollouts(Missing(), ids, masks, ["a", "b", "c"], 0)
+    with pytest.raises(core.RestIntegrationError, match="turns"):
+        core.extract_turn_ground_truths([{"ground_truth": "g", "turn_ground_truth": ["only one"]}], [masks[0]])
+    assert core.extract_turn_ground_truths([{"ground_truth": "g"}], [masks[0]]) is None
+
+
 def _step_ack(client, loss_weights_of, micro=2, epochs=2, mini_batches=2):
     """A step as verl runs it: the sidecar call, then mini-batches of micro-batches over several
     epochs, each loss call reporting applied_loss_metrics; verl averages every metric over
