@@ -218,7 +218,7 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
         defer { try? FileManager.default.removeItem(at: dir) }
         let modelDir = dir.appendingPathComponent("model")
         try model.save(directory: modelDir)
-        let data = Fx.url("eval_bfcl").path
+        let data = try fixtures.path("eval_bfcl")
         var files: [String] = []
         for batch in [1, 8] {
             let predictions = dir.appendingPathComponent("pred-\(batch).jsonl").path
