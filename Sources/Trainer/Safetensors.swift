@@ -16,7 +16,7 @@ public enum Safetensors {
     /// The JSON header as Codable reads it: every key but `__metadata__` is a tensor entry (nil
     /// where the entry is malformed, so the error can name it).
     struct Header: Decodable {
-        struct RawEntry: Decodable { var dtype: String; var shape: [Int]; var data_offsets: [Int] }
+        struct RawEntry: Codable { var dtype: String; var shape: [Int]; var data_offsets: [Int] }
         struct Key: CodingKey {
             var stringValue: String
             var intValue: Int? { nil }
@@ -27,6 +27,17 @@ public enum Safetensors {
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: Key.self)
             for k in c.allKeys where k.stringValue != "__metadata__" { entries[k.stringValue] = try? c.decode(RawEntry.self, forKey: k) }
+        }
+    }
+
+    /// The header as written: `__metadata__` (when there is any) and one entry per tensor.
+    struct WrittenHeader: Encodable {
+        var metadata: [String: String]
+        var entries: [(name: String, entry: Header.RawEntry)]
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Header.Key.self)
+            if !metadata.isEmpty { try c.encode(metadata, forKey: Header.Key(stringValue: "__metadata__")) }
+            for e in entries { try c.encode(e.entry, forKey: Header.Key(stringValue: e.name)) }
         }
     }
 
@@ -112,19 +123,17 @@ public enum Safetensors {
     /// appears under its name only when complete.
     public static func write(names: [(name: String, shape: [Int])], metadata: [String: String] = ["format": "pt"], to url: URL,
                              values: (Int) throws -> [Float]) throws(TrainerError) {
-        var header = "{"
-        var parts: [String] = []
-        if !metadata.isEmpty {
-            let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",")
-            parts.append("\"__metadata__\":{\(m)}")
-        }
+        var written = WrittenHeader(metadata: metadata, entries: [])
         var offset = 0
         for t in names {
             let bytes = t.shape.reduce(1, *) * 4
-            parts.append("\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            written.entries.append((t.name, Header.RawEntry(dtype: "F32", shape: t.shape, data_offsets: [offset, offset + bytes])))
             offset += bytes
         }
-        header += parts.joined(separator: ",") + "}"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let headerData = try? encoder.encode(written) else { throw .safetensors("cannot encode the header of \(url.lastPathComponent)") }
+        var header = String(decoding: headerData, as: UTF8.self)
         while (header.utf8.count + 8) % 8 != 0 { header += " " }   // keep tensor data 8-byte aligned
         let partial = url.appendingPathExtension("partial")
         guard FileManager.default.createFile(atPath: partial.path, contents: nil), let h = FileHandle(forWritingAtPath: partial.path) else {
@@ -151,19 +160,5 @@ public enum Safetensors {
             try? h.close(); try? FileManager.default.removeItem(at: partial)
             throw .io("cannot write \(url.path): \(error.localizedDescription)")
         }
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var r = "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": r += "\\\""
-            case "\\": r += "\\\\"
-            case "\n": r += "\\n"
-            default:
-                if ch.value < 0x20 { r += String(format: "\\u%04x", ch.value) } else { r.unicodeScalars.append(ch) }
-            }
-        }
-        return r + "\""
     }
 }

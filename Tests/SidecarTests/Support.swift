@@ -5,8 +5,8 @@ import Wire
 /// The golden wire messages (Fixtures/golden, see Fixtures/SOURCES.md).
 let goldenFixtures = TestFixtures(bundle: .module, subdirectory: "Fixtures/golden")
 
-/// Test helpers: golden containers and owned multipart messages.
-enum Golden {
+/// The golden wire messages decoded: container frames and the manifest (read through `goldenFixtures`).
+enum GoldenMessages {
     /// Frames of a golden `.bin` container: u32 count, then (u64 length, bytes) per frame.
     static func frames(_ name: String) throws -> [[UInt8]] {
         let data = try goldenFixtures.bytes(name)

@@ -60,18 +60,11 @@ enum TokenizerTestData {
         }
     }
 
+    /// `s` as a JSON string literal (JSONEncoder's escaping; `null` if it cannot encode, which fails the test).
     static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return (try? encoder.encode(s)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
     /// Writes a small JSON document to a temp file and returns its path.
