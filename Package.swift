@@ -114,6 +114,7 @@ let package = Package(
         .testTarget(name: "ShapingTests", dependencies: ["TestSupport", "Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EntropyTests", dependencies: ["Entropy", "Benchmarks"]),
+        .testTarget(name: "RestShaperCoreTests", dependencies: ["TestSupport", "RestShaperCore"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Shaping", "Tokenization", "Benchmarks"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", "WorkQueue", "Entropy", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPFrontTests", dependencies: ["TestSupport", "HTTPFront", "Pipeline", "PyJSON"]),
