@@ -34,7 +34,9 @@ public struct StepMetrics: Sendable, Codable {
     /// Rollouts whose shaping status was not `ok` (weights fell back or the reward failed), by code.
     public var rolloutErrors: [String: Int] = [:]
     /// Rollout and update phases of a GRPO step: wall time and tokens/s (sampled tokens;
-    /// positions run through the update's forward and backward passes).
+    /// positions run through the update's forward and backward passes; a micro-batch with no
+    /// gradient — its group's advantages all 0 — runs the forward only, see
+    /// ``UpdateTally/skippedBackwards``).
     public var rolloutSeconds: Double = 0
     public var rolloutTokensPerSecond: Double = 0
     public var updateSeconds: Double = 0

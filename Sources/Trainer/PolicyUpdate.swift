@@ -30,6 +30,10 @@ public struct UpdateTally: Sendable {
     public var kl = 0.0
     /// Positions run through the model (prompt and response, padding included).
     public var positions = 0
+    /// Micro-batches whose every ∂loss/∂log π was 0 (a group whose rollouts all scored alike has
+    /// advantages 0, and with no KL term no gradient): their backward pass was skipped, which
+    /// leaves the gradient exactly as it was (the backward is linear in its input).
+    public var skippedBackwards = 0
     /// The digest (PROTOCOL.md §`applied`) of the weights the loss multiplied in, taken token by
     /// token where it multiplies them (the ordinal of a response token is its index t).
     public var applied = WeightDigest()
@@ -82,6 +86,7 @@ public struct PolicyUpdate: Sendable {
                 tally.positions += b.batch * b.time
                 tally.applied.rows += rows.count
                 let dHidden = model.backend.makeTensor(count: b.batch * b.time * model.config.hiddenSize)
+                var anyGradient = false
                 loss.backward(pass, segments: segments, targets: b.targets, invTemperature: invTemperature,
                               dHidden: dHidden, grads: grads) { seg, offsets, logp in
                     let r = rows[seg], a = Double(g.advantages[r])
@@ -107,9 +112,10 @@ public struct PolicyUpdate: Sendable {
                         coef[k] = Float(c * scaleG)
                     }
                     observe(gi, r, offsets, coef)
+                    if coef.contains(where: { $0 != 0 }) { anyGradient = true }
                     return coef
                 }
-                model.backward(pass, dHidden: dHidden, into: grads)
+                if anyGradient { model.backward(pass, dHidden: dHidden, into: grads) } else { tally.skippedBackwards += 1 }
             }
         }
         return tally

@@ -210,7 +210,8 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
         #expect(group?["total"]?.intValue == 4 && group?["correct"]?.intValue == 0)
     }
 
-    /// `--batch 8` generates the same predictions as `--batch 1` (prompts of different lengths).
+    /// `--batch 8` generates the same predictions as `--batch 1`: 13 BFCL live_simple items
+    /// (prompts of ~100 to ~900 tokens), so one full batch of 8 and one of 5.
     @Test(.enabled(if: binary != nil, "the rest-shaper binary is not built next to the tests"))
     func batchEightWritesTheSamePredictionsAsBatchOne() throws {
         let (model, _) = try qwenVocabModel()
@@ -218,16 +219,21 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
         defer { try? FileManager.default.removeItem(at: dir) }
         let modelDir = dir.appendingPathComponent("model")
         try model.save(directory: modelDir)
-        let data = try fixtures.path("eval_bfcl")
-        var files: [String] = []
+        let data = try fixtures.path("eval_bfcl_batch")
+        var files: [String] = [], logs: [String] = []
         for batch in [1, 8] {
             let predictions = dir.appendingPathComponent("pred-\(batch).jsonl").path
-            let r = try run(["eval", "bfcl", "--model", modelDir.path, "--tokenizer", TestFixtures.qwenTiktokenPath, "--data", data, "--category", "simple_python",
-                             "--max-new-tokens", "7", "--batch", String(batch), "--write-predictions", predictions, "--quiet"])
+            let r = try run(["eval", "bfcl", "--model", modelDir.path, "--tokenizer", TestFixtures.qwenTiktokenPath, "--data", data, "--category", "live_simple",
+                             "--max-new-tokens", "7", "--batch", String(batch), "--write-predictions", predictions])
             #expect(r.status == 0, "stderr: \(r.err)")
             files.append(try String(contentsOfFile: predictions, encoding: .utf8))
+            logs.append(r.err)
         }
-        #expect(files[0].split(separator: "\n").count >= 4)
+        // The batches happened: 8 items in a batch of 8, 5 in a batch of 5, none alone.
+        #expect(logs[1].components(separatedBy: "in a batch of 8,").count - 1 == 8, "\(logs[1])")
+        #expect(logs[1].components(separatedBy: "in a batch of 5,").count - 1 == 5, "\(logs[1])")
+        #expect(logs[0].components(separatedBy: "in a batch of").count == 1, "\(logs[0])")
+        #expect(files[0].split(separator: "\n").count == 13)
         #expect(files[0] == files[1])
     }
 

@@ -381,8 +381,10 @@ class Slot:
 
 
 def candidate_ids(frame0, rid):
+    """The ids a reply may carry: the one sent, or one the mutated header now spells. cJSON skips
+    every byte <= 0x20 as whitespace, so a digit replaced by a control byte shortens the id."""
     ids = {rid}
-    for m in re.finditer(rb'"id"\s*:\s*(-?[0-9]+)', frame0[:100000]):
+    for m in re.finditer(rb'"id"[\x00-\x20]*:[\x00-\x20]*(-?[0-9]+)', frame0[:100000]):
         try:
             ids.add(int(m.group(1)))
         except ValueError:

@@ -36,20 +36,26 @@ struct TrainCommand: AsyncParsableCommand {
         if recompute { c.execution.recompute = true }
         if let memoryLimit { c.execution.memoryLimitGiB = memoryLimit }
         if gradStats { c.gradStats = true }
-        // The memory plan, before any weight is allocated: printed, and a run that cannot fit is refused.
-        var planned: MemoryPlan?
-        let checkPlan: (ModelConfig, TextCodec, [TaskExample]) throws -> Void = { model, codec, examples in
-            let plan = try MemoryPlan.forTraining(model: model, train: c, codec: codec, examples: examples, capacity: be.memoryCapacity)
-            FileHandle.standardError.write(Data(plan.render().utf8))
-            planned = plan
-            if planOnly { throw ExitCode.success }
-            guard plan.fits else { throw TrainerError.insufficientMemory(plan.refusal) }
-        }
+        // On stderr even with --quiet, and before the bar so the two never share a line: a baseline
+        // run must never be read as a ResT run.
+        if let banner = TrainReport.uniformBanner(c.profile) { FileHandle.standardError.write(Data((banner + "\n").utf8)) }
         // The bar appears before the model is built, so a person sees the run start at once.
         let meter = progress.meter("train", total: c.warmupSteps + c.steps, unit: .items("steps"))
         meter.update(0, note: "setting up (\(TrainReport.profile(c.profile)), \(be.name))")
-        // on stderr even with --quiet: a baseline run must never be read as a ResT run
-        if let banner = TrainReport.uniformBanner(c.profile) { FileHandle.standardError.write(Data((banner + "\n").utf8)) }
+        // The memory plan, before any weight is allocated: shown above the bar (or alone with
+        // --plan-only, even with --quiet), and a run that cannot fit is refused.
+        var planned: MemoryPlan?
+        let checkPlan: (ModelConfig, TextCodec, [TaskExample]) throws -> Void = { model, codec, examples in
+            let plan = try MemoryPlan.forTraining(model: model, train: c, codec: codec, examples: examples, capacity: be.memoryCapacity)
+            planned = plan
+            if planOnly {
+                meter.finish(note: "memory plan only")
+                FileHandle.standardError.write(Data(plan.render().utf8))
+                throw ExitCode.success
+            }
+            meter.message(plan.render().trimmingCharacters(in: .newlines))
+            guard plan.fits else { throw TrainerError.insufficientMemory(plan.refusal) }
+        }
         let setup = try TrainingSetup(config: c, backend: be, beforeAllocating: checkPlan)
         let trainer = try GRPOTrainer(config: c, model: setup.model, codec: setup.codec, shaper: setup.shaper, examples: setup.examples)
         if let r = c.resumeFrom { try trainer.resume(from: URL(fileURLWithPath: r)) }
