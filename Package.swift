@@ -49,9 +49,10 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // ── C kernels (AVX2/FMA with a portable fallback, chosen at run time) ──
-        // No unsafeFlags: SwiftPM refuses them in a package depended on by version, and the
-        // release build's -O2 is as fast as -O3 was here (`bench entropy`/`bench train`, issue 16):
-        // the hot loops are explicit AVX2/FMA intrinsics in `target(...)` functions.
+        // No unsafeFlags: SwiftPM refuses them in a package depended on by version. The release
+        // build's -O2 matches the former -O3 (`bench entropy` all dtypes, `bench train`; issue 16):
+        // the hot loops are AVX2/FMA intrinsics in `target(...)` functions, and entropy_avx2.c
+        // peels its tail group by hand (the loop unswitching -O3 did).
         .target(name: "CKernels"),
         .target(name: "CTensor", dependencies: ["CKernels", "COpenBLAS"]),
 

@@ -93,8 +93,14 @@ CK_AVX2_TARGET static CK_INLINE double hsum_d(__m256 v) {
 CK_AVX2_TARGET static CK_INLINE float block_max_x(const void *p, size_t start, size_t n, int dtype, int *has_nan) {
     __m256 mx = _mm256_set1_ps(-INFINITY), un = _mm256_setzero_ps(), x[4];
     size_t i = 0;
-    for (; i < n; i += 32) {
-        if (i + 32 <= n) load32(p, start + i, dtype, x); else load_tail(p, start + i, n - i, dtype, x);
+    // Full groups, then the tail once: the loop has no tail test (the unswitching -O3 would do).
+    for (; i + 32 <= n; i += 32) {
+        load32(p, start + i, dtype, x);
+        un = _mm256_or_ps(un, _mm256_or_ps(_mm256_cmp_ps(x[0], x[1], _CMP_UNORD_Q), _mm256_cmp_ps(x[2], x[3], _CMP_UNORD_Q)));
+        mx = _mm256_max_ps(mx, _mm256_max_ps(_mm256_max_ps(x[0], x[1]), _mm256_max_ps(x[2], x[3])));
+    }
+    if (i < n) {
+        load_tail(p, start + i, n - i, dtype, x);
         un = _mm256_or_ps(un, _mm256_or_ps(_mm256_cmp_ps(x[0], x[1], _CMP_UNORD_Q), _mm256_cmp_ps(x[2], x[3], _CMP_UNORD_Q)));
         mx = _mm256_max_ps(mx, _mm256_max_ps(_mm256_max_ps(x[0], x[1]), _mm256_max_ps(x[2], x[3])));
     }
@@ -107,6 +113,32 @@ typedef struct { double s, u; float dmax; int nan; size_t skippable, groups; } b
 /// How run_block treats groups below the skip threshold θ.
 enum { MODE_PLAIN = 0, MODE_SKIP = 1, MODE_COUNT = 2 };
 
+/// run_block's running sums (kept in registers: run_group is always inlined).
+typedef struct { __m256 s0, s1, s2, s3, u0, u1, u2, u3, un, vmax; size_t skippable; } run_acc;
+
+/// One group of 32 logits into the running sums (see run_block).
+CK_AVX2_TARGET static CK_INLINE void run_group(run_acc *a, const __m256 x[4], int mode, __m256 vc, __m256 vnm,
+                                              __m256 lo, __m256 vth) {
+    __m256 d0 = _mm256_fmadd_ps(x[0], vc, vnm), d1 = _mm256_fmadd_ps(x[1], vc, vnm);
+    __m256 d2 = _mm256_fmadd_ps(x[2], vc, vnm), d3 = _mm256_fmadd_ps(x[3], vc, vnm);
+    __m256 gm = _mm256_max_ps(_mm256_max_ps(d0, d1), _mm256_max_ps(d2, d3));
+    a->vmax = _mm256_max_ps(a->vmax, gm);
+    if (mode == MODE_SKIP && _mm256_movemask_ps(_mm256_cmp_ps(gm, vth, _CMP_GT_OQ)) == 0) {
+        a->un = _mm256_or_ps(a->un, _mm256_or_ps(_mm256_cmp_ps(d0, d1, _CMP_UNORD_Q), _mm256_cmp_ps(d2, d3, _CMP_UNORD_Q)));
+        a->skippable++;
+        return;
+    }
+    if (mode == MODE_COUNT) a->skippable += _mm256_movemask_ps(_mm256_cmp_ps(gm, vth, _CMP_GT_OQ)) == 0;
+    // max(lo, d) returns d when d is NaN (the second operand), so NaN reaches u via the FMA.
+    d0 = _mm256_max_ps(lo, d0); d1 = _mm256_max_ps(lo, d1);
+    d2 = _mm256_max_ps(lo, d2); d3 = _mm256_max_ps(lo, d3);
+    __m256 e0 = ck_exp2_ps(d0), e1 = ck_exp2_ps(d1), e2 = ck_exp2_ps(d2), e3 = ck_exp2_ps(d3);
+    a->s0 = _mm256_add_ps(a->s0, e0); a->s1 = _mm256_add_ps(a->s1, e1);
+    a->s2 = _mm256_add_ps(a->s2, e2); a->s3 = _mm256_add_ps(a->s3, e3);
+    a->u0 = _mm256_fmadd_ps(e0, d0, a->u0); a->u1 = _mm256_fmadd_ps(e1, d1, a->u1);
+    a->u2 = _mm256_fmadd_ps(e2, d2, a->u2); a->u3 = _mm256_fmadd_ps(e3, d3, a->u3);
+}
+
 /// One block against the reference m: sums of 2^{d} and 2^{d}·d with d = x·c − m (clamped ≥ −125),
 /// the block's max d, and whether a skipped group held a NaN. MODE_SKIP branches around groups
 /// whose d all lie below θ; MODE_COUNT exponentiates everything but counts the groups that could
@@ -116,30 +148,23 @@ CK_AVX2_TARGET static CK_INLINE block_sums run_block(const void *p, size_t start
                                                     float c, float m, float theta) {
     const __m256 vc = _mm256_set1_ps(c), vnm = _mm256_set1_ps(-m), lo = _mm256_set1_ps(-125.0f);
     const __m256 vth = _mm256_set1_ps(theta);
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, u0 = s0, u1 = s0, u2 = s0, u3 = s0, un = s0;
-    __m256 vmax = _mm256_set1_ps(-INFINITY), x[4];
-    size_t skippable = 0;
-    for (size_t i = 0; i < n; i += 32) {
-        if (i + 32 <= n) load32(p, start + i, dtype, x); else load_tail(p, start + i, n - i, dtype, x);
-        __m256 d0 = _mm256_fmadd_ps(x[0], vc, vnm), d1 = _mm256_fmadd_ps(x[1], vc, vnm);
-        __m256 d2 = _mm256_fmadd_ps(x[2], vc, vnm), d3 = _mm256_fmadd_ps(x[3], vc, vnm);
-        __m256 gm = _mm256_max_ps(_mm256_max_ps(d0, d1), _mm256_max_ps(d2, d3));
-        vmax = _mm256_max_ps(vmax, gm);
-        if (mode == MODE_SKIP && _mm256_movemask_ps(_mm256_cmp_ps(gm, vth, _CMP_GT_OQ)) == 0) {
-            un = _mm256_or_ps(un, _mm256_or_ps(_mm256_cmp_ps(d0, d1, _CMP_UNORD_Q), _mm256_cmp_ps(d2, d3, _CMP_UNORD_Q)));
-            skippable++;
-            continue;
-        }
-        if (mode == MODE_COUNT) skippable += _mm256_movemask_ps(_mm256_cmp_ps(gm, vth, _CMP_GT_OQ)) == 0;
-        // max(lo, d) returns d when d is NaN (the second operand), so NaN reaches u via the FMA.
-        d0 = _mm256_max_ps(lo, d0); d1 = _mm256_max_ps(lo, d1);
-        d2 = _mm256_max_ps(lo, d2); d3 = _mm256_max_ps(lo, d3);
-        __m256 e0 = ck_exp2_ps(d0), e1 = ck_exp2_ps(d1), e2 = ck_exp2_ps(d2), e3 = ck_exp2_ps(d3);
-        s0 = _mm256_add_ps(s0, e0); s1 = _mm256_add_ps(s1, e1);
-        s2 = _mm256_add_ps(s2, e2); s3 = _mm256_add_ps(s3, e3);
-        u0 = _mm256_fmadd_ps(e0, d0, u0); u1 = _mm256_fmadd_ps(e1, d1, u1);
-        u2 = _mm256_fmadd_ps(e2, d2, u2); u3 = _mm256_fmadd_ps(e3, d3, u3);
+    const __m256 z = _mm256_setzero_ps();
+    run_acc a = { z, z, z, z, z, z, z, z, z, _mm256_set1_ps(-INFINITY), 0 };
+    __m256 x[4];
+    size_t i = 0;
+    // Full groups, then the tail once: the loop has no tail test (the unswitching -O3 would do;
+    // release builds are -O2, and a versioned dependency may not carry unsafeFlags).
+    for (; i + 32 <= n; i += 32) {
+        load32(p, start + i, dtype, x);
+        run_group(&a, x, mode, vc, vnm, lo, vth);
     }
+    if (i < n) {
+        load_tail(p, start + i, n - i, dtype, x);
+        run_group(&a, x, mode, vc, vnm, lo, vth);
+    }
+    __m256 s0 = a.s0, s1 = a.s1, s2 = a.s2, s3 = a.s3, u0 = a.u0, u1 = a.u1, u2 = a.u2, u3 = a.u3;
+    __m256 un = a.un, vmax = a.vmax;
+    size_t skippable = a.skippable;
     block_sums r;
     r.s = hsum_d(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
     r.u = hsum_d(_mm256_add_ps(_mm256_add_ps(u0, u1), _mm256_add_ps(u2, u3)));
