@@ -1,21 +1,22 @@
 // swift-tools-version: 6.0
 // rest-shaper: ResT token-level policy-gradient reshaping for tool-use LLM RL.
 //
-// Module graph (one-way):
-//   PyJSON ─┬─> Tokenization ─> Regions ─> Shaping ─┐
-//           ├─> Rewards ───────────────────────────┼─> Pipeline ─> Wire ─> Capture ─> Sidecar
-//           │   CKernels ─> Entropy ───────────────┘
-//           └─> ToolEval
-//   HTTPFront (Pipeline, Wire's error codes, WorkQueue, Hummingbird): the HTTP reward front for trainers that
-//     call a remote reward model (OpenRLHF, slime), served beside the Sidecar by `serve --http`.
-//   Trainer (Tokenization, Regions, Shaping, Rewards, Entropy, COpenBLAS, CKernels, CTensor) ─> CUDABackend (+ CKernels for bf16)
+// Module graph (one-way; scripts/check_module_graph.py checks it against the imports):
+//   PyJSON ─┬─> Rewards ──────────────────────────────┐
+//           ├─> Shaping, Pipeline, ToolEval            │
+//   CCJSON ─> Tokenization ─> Regions ─> Shaping ─────┼─> Pipeline ─> Wire (+ CCJSON, CKernels) ─> Capture ─> Sidecar
+//   CKernels ─> Entropy ───────────────────────────────┘       └─> RestShaperCore (the library product: re-exports
+//     Entropy, Pipeline, Regions, Rewards, Shaping, Tokenization; no unsafeFlags anywhere in it)
+//   HTTPFront (Pipeline, Rewards, Wire's error codes, WorkQueue, PyJSON, Hummingbird): the HTTP reward front for
+//     trainers that call a remote reward model (OpenRLHF, slime), served beside the Sidecar by `serve --http`.
+//   Trainer (Tokenization, Regions, Entropy, Pipeline, PyJSON, COpenBLAS, CKernels, CTensor) ─> CUDABackend (+ CKernels for bf16)
 //   Analysis (Entropy: its seeded generator) — metrics logs → statistics and reports
-//   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline)
-//   Benchmarks (CKernels, Entropy, Tokenization, Trainer, HTTPFront): bench code and seeded synthetic data,
-//     kept out of the library modules; only the CLI and tests import it.
+//   Conformance (Tokenization, Shaping, Rewards, ToolEval, Pipeline, PyJSON)
+//   Benchmarks (CKernels, Entropy, Tokenization, Trainer, Pipeline, HTTPFront, PyJSON): bench code and seeded
+//     synthetic data, kept out of the library modules; only the CLI and tests import it.
 //   Console (progress, terminal; no dependencies: library modules report through callbacks)
-//   WorkQueue (the one bounded work queue; swift-collections' Deque) ─> Capture, Sidecar
-//   Sidecar's counters: swift-prometheus (ServerMetrics)
+//   WorkQueue (the one bounded work queue; swift-collections' Deque) ─> Capture, Sidecar, HTTPFront
+//   Capture (Wire, WorkQueue, Pipeline, Regions, Shaping); Sidecar's counters: swift-prometheus (ServerMetrics)
 //   rest-shaper (CLI, swift-argument-parser) on top of everything.
 import PackageDescription
 
@@ -28,7 +29,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rest-shaper", targets: ["rest-shaper"]),
-        .library(name: "RestShaperCore", targets: ["Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline"]),
+        // The library others depend on by version (examples/swift-embed): `import RestShaperCore`.
+        .library(name: "RestShaperCore", targets: ["RestShaperCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,22 +49,27 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // ── C kernels (AVX2/FMA with a portable fallback, chosen at run time) ──
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "CTensor", dependencies: ["CKernels", "COpenBLAS"], cSettings: [.unsafeFlags(["-O3"])]),
+        // No unsafeFlags: SwiftPM refuses them in a package depended on by version, and the
+        // release build's -O2 is as fast as -O3 was here (`bench entropy`/`bench train`, issue 16):
+        // the hot loops are explicit AVX2/FMA intrinsics in `target(...)` functions.
+        .target(name: "CKernels"),
+        .target(name: "CTensor", dependencies: ["CKernels", "COpenBLAS"]),
 
         // ── Core ──
         .target(name: "PyJSON", swiftSettings: swiftSettings),
-        .target(name: "Tokenization", dependencies: ["PyJSON", "CCJSON"], swiftSettings: swiftSettings),
+        .target(name: "Tokenization", dependencies: ["CCJSON"], swiftSettings: swiftSettings),
         .target(name: "Regions", dependencies: ["Tokenization"], swiftSettings: swiftSettings),
         .target(name: "Shaping", dependencies: ["Regions", "Tokenization", "PyJSON"], swiftSettings: swiftSettings),
         .target(name: "Rewards", dependencies: ["PyJSON"], swiftSettings: swiftSettings),
-        .target(name: "Entropy", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: swiftSettings),
+        .target(name: "Entropy", dependencies: ["CKernels"], swiftSettings: swiftSettings),
         .target(name: "Pipeline", dependencies: ["Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "PyJSON"], swiftSettings: swiftSettings),
+        // The library product's one module: re-exports the core and adds the embedding conveniences.
+        .target(name: "RestShaperCore", dependencies: ["Entropy", "Pipeline", "Regions", "Rewards", "Shaping", "Tokenization"], swiftSettings: swiftSettings),
 
         // ── Sidecar ──
-        .target(name: "Wire", dependencies: ["CCJSON", "Pipeline"], swiftSettings: swiftSettings),
+        .target(name: "Wire", dependencies: ["CCJSON", "CKernels", "Pipeline"], swiftSettings: swiftSettings),
         .target(name: "WorkQueue", dependencies: [.product(name: "DequeModule", package: "swift-collections")], swiftSettings: swiftSettings),
-        .target(name: "Capture", dependencies: ["Wire", "WorkQueue"], swiftSettings: swiftSettings),
+        .target(name: "Capture", dependencies: ["Wire", "WorkQueue", "Pipeline", "Regions", "Shaping"], swiftSettings: swiftSettings),
         .target(name: "Sidecar", dependencies: ["CZmq", "Wire", "Capture", "Pipeline", "Shaping", "WorkQueue", .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "Prometheus", package: "swift-prometheus")], swiftSettings: swiftSettings),
 
@@ -71,7 +78,7 @@ let package = Package(
 
         // ── HTTP reward front (OpenRLHF / slime remote reward model) ──
         .target(name: "HTTPFront", dependencies: [
-            "Pipeline", "Wire", "WorkQueue", "PyJSON",
+            "Pipeline", "Rewards", "Wire", "WorkQueue", "PyJSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -82,9 +89,9 @@ let package = Package(
         ], swiftSettings: swiftSettings),
 
         // ── Trainer, evaluation ──
-        .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Regions", "Shaping", "Rewards", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
+        .target(name: "Trainer", dependencies: ["COpenBLAS", "CKernels", "CTensor", "Tokenization", "Regions", "Entropy", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
         .target(name: "CUDABackend", dependencies: ["Trainer", "Entropy", "Pipeline", "CKernels"], swiftSettings: swiftSettings),
-        .target(name: "ToolEval", dependencies: ["PyJSON", "Rewards", "Tokenization"], swiftSettings: swiftSettings),
+        .target(name: "ToolEval", dependencies: ["PyJSON"], swiftSettings: swiftSettings),
         .target(name: "Analysis", dependencies: ["Entropy"], swiftSettings: swiftSettings),
         .target(name: "Conformance", dependencies: ["Tokenization", "Shaping", "Rewards", "ToolEval", "Pipeline", "PyJSON"], swiftSettings: swiftSettings),
 
@@ -102,18 +109,19 @@ let package = Package(
         // ── Tests (Swift Testing). Fixtures are vendored copies (see each Fixtures/SOURCES.md);
         // TestSupport holds the ones several test targets share (e.g. the Qwen3 vocabulary). ──
         .target(name: "TestSupport", dependencies: ["Tokenization"], path: "Tests/TestSupport", resources: [.copy("Fixtures")]),
-        .testTarget(name: "PyJSONTests", dependencies: ["TestSupport", "PyJSON"]),
+        .testTarget(name: "PyJSONTests", dependencies: ["PyJSON"]),
         .testTarget(name: "TokenizationTests", dependencies: ["TestSupport", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShapingTests", dependencies: ["TestSupport", "Regions", "Shaping", "Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RewardsTests", dependencies: ["TestSupport", "Rewards", "PyJSON"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EntropyTests", dependencies: ["TestSupport", "Entropy", "Benchmarks"]),
+        .testTarget(name: "EntropyTests", dependencies: ["Entropy", "Benchmarks"]),
+        .testTarget(name: "RestShaperCoreTests", dependencies: ["TestSupport", "RestShaperCore"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Conformance", "Regions", "Shaping", "Tokenization", "Benchmarks"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Wire", "Capture", "Sidecar", "Pipeline", "WorkQueue", "Entropy", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
-        .testTarget(name: "HTTPFrontTests", dependencies: ["TestSupport", "HTTPFront", "Pipeline", "Rewards", "PyJSON"]),
-        .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer", "CTensor"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CUDABackendTests", dependencies: ["TestSupport", "CUDABackend", "Trainer", "Entropy"]),
+        .testTarget(name: "HTTPFrontTests", dependencies: ["TestSupport", "HTTPFront", "Pipeline", "PyJSON"]),
+        .testTarget(name: "TrainerTests", dependencies: ["TestSupport", "Trainer", "CTensor", "Pipeline", "PyJSON", "Tokenization"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CUDABackendTests", dependencies: ["CUDABackend", "Trainer", "Entropy"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
         .testTarget(name: "ToolEvalTests", dependencies: ["TestSupport", "ToolEval", "Conformance"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalysisTests", dependencies: ["TestSupport", "Analysis"], resources: [.copy("Fixtures")]),
     ]
 )

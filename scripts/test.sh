@@ -3,6 +3,8 @@
 # one line `stages: N passed, M failed`. Exits non-zero iff a stage failed.
 #   1. swift test -c release          unit, golden-vector and conformance tests (Swift Testing)
 #   2. conformance on the vendored reference files through the CLI
+#   2b. the module graph: Package.swift's dependencies are exactly the imports (check_module_graph.py)
+#   2c. examples/swift-embed built against a tagged clone by version; its weights = the golden ones
 #   3. the sidecar end to end: Python client check, load test, SIGTERM drain, capture replay
 #   3b. the sidecar fuzzer: 20,000 mutated messages with checked controls against a fresh server
 #   3c. a person's view: `top --once` against a server, progress on a pseudo-terminal / --quiet / a log
@@ -42,6 +44,8 @@ conformance_all() {
 # instead of recompiling every module and dependency with other flags (minutes on 2 cores).
 stage "swift test -c release" swift test -c release --disable-testable-imports
 stage "conformance (CLI)" conformance_all
+stage "module graph" python3 scripts/check_module_graph.py
+stage "swift-embed: RestShaperCore by version" scripts/ci_embed.sh
 stage "sidecar end to end" scripts/ci_sidecar.sh "$BIN"
 stage "sidecar fuzz (20,000 messages)" scripts/fuzz_sidecar.sh 20000 "$BIN"
 stage "console: top, progress" scripts/ci_console.sh "$BIN"

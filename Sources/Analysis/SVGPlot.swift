@@ -3,6 +3,7 @@ import Foundation
 /// A self-contained SVG chart (no scripts, fonts or links): lines with optional shaded bands, or
 /// scatter points, on linear or log-10 axes, with ticks and a legend.
 public struct SVGPlot: Sendable {
+    /// One named set of points drawn in one style.
     public struct Series: Sendable {
         public var name: String
         public var color: String

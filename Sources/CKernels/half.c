@@ -22,6 +22,26 @@ float ck_f16_to_f32(uint16_t h) {
     return sign ? -v : v;
 }
 
+// float32 → fp16 with round-to-nearest-even (as Swift's Float16(_:), numpy and PyTorch); values from
+// 65520 up (the halfway point past the largest fp16, 65504) become ±inf; NaN → the quiet NaN 0x7e00.
+uint16_t ck_f32_to_f16(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return 0x7e00u;
+    if (a >= 0x477ff000u) return sign | 0x7c00u;                              // ≥ 65520: inf
+    if (a < 0x38800000u) {                                                   // < 2^−14: subnormal
+        // |f|·2^24 < 1024 rounded to an integer (nearest even) by the 2^23 trick; 1024 is the
+        // smallest normal's encoding, so rounding up across the boundary encodes correctly.
+        float q = (u2f(a) * 0x1p24f + 0x1p23f) - 0x1p23f;
+        return sign | (uint16_t)q;
+    }
+    uint32_t h = ((((a >> 23) - 127u + 15u)) << 10) | ((a & 0x7fffffu) >> 13);
+    uint32_t rest = a & 0x1fffu;                                             // the 13 dropped bits
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;                // a carry moves the exponent
+    return sign | (uint16_t)h;
+}
+
 // float32 → bf16 with round-to-nearest-even (as PyTorch and CUDA's __float2bfloat16_rn):
 // add 0x7fff plus the lowest kept bit, keep the top 16 bits; NaN stays a (quiet) NaN.
 uint16_t ck_f32_to_bf16(float f) {

@@ -37,6 +37,7 @@ public struct CaptureRecord: Sendable {
 
 /// Why reading stopped before the end of a capture file.
 public struct CaptureTailProblem: Sendable, Equatable, CustomStringConvertible {
+    /// `truncated`: the file ends inside a record; `corrupt`: a record fails its checks.
     public enum Kind: String, Sendable { case truncated, corrupt }
     public var kind: Kind
     /// Offset of the first byte that is not part of a complete record.

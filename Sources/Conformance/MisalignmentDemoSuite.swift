@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Shaping
 import PyJSON
 import Tokenization
 
@@ -30,7 +31,7 @@ public struct MisalignmentDemoSuite: ConformanceSuite {
                                    step: 0, options: ShapeOptions(profile: "released"))
         do {
             let r = try engine.shape(request)
-            report.record("released_step0", WeightComparison.firstDifference(got: r.weights, want: want))
+            report.record("released_step0", WeightConformance.compare(got: r.weights, want: want))
         } catch { report.record("released_step0", "request rejected: \(error)") }
         return report
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Shaping
 import PyJSON
 import Rewards
 import Tokenization
@@ -56,7 +57,7 @@ public struct RestVectorsSuite: ConformanceSuite {
                     return "step \(step): malformed expected weights"
                 }
                 if !result.rolloutStatus[0].isOK { return "step \(step): unexpected \(result.rolloutStatus[0].code): \(result.rolloutStatus[0].message)" }
-                if let d = WeightComparison.firstDifference(got: result.weights, want: want) { return "step \(step): \(d)" }
+                if let d = WeightConformance.compare(got: result.weights, want: want) { return "step \(step): \(d)" }
             }
         }
         if let err = c["error"]?.stringValue {
@@ -102,18 +103,4 @@ private func compare(_ got: RewardComponents, _ want: JSONValue, label: String, 
         if abs(w - value) > tolerance * max(1, abs(w)) { return "\(label).\(key): got \(value), want \(w)" }
     }
     return nil
-}
-
-/// The weight pass rule shared by the conformance suites and the Python checker: zeros match
-/// exactly, every other weight within 1e-6 relative.
-public enum WeightComparison {
-    public static func firstDifference(got: [Float], want: [Double], relativeTolerance: Double = 1e-6) -> String? {
-        guard got.count == want.count else { return "length \(got.count) != \(want.count)" }
-        for i in 0..<got.count {
-            let g = Double(got[i]), w = want[i]
-            if (g == 0) != (w == 0) { return "token \(i): got \(g), want \(w) (zero mismatch)" }
-            if w != 0, abs(g - w) > relativeTolerance * abs(w) { return "token \(i): got \(g), want \(w)" }
-        }
-        return nil
-    }
 }

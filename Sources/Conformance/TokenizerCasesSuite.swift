@@ -1,4 +1,5 @@
 import Foundation
+import PyJSON
 import Tokenization
 
 /// `tokenizer-cases` files: HF `tokenizers` encode (ids, code point offsets, decode) and decode cases,
@@ -7,9 +8,8 @@ public enum TokenizerCasesSuite: ConformanceSuite {
     public static let kind = TokenizerCases.kind
 
     public static func recognises(firstRecordJSON: String) -> Bool {
-        guard let data = firstRecordJSON.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
-        return object["kind"] as? String == kind
+        guard case .object(let o)? = try? PyJSON.loads(firstRecordJSON) else { return false }
+        return o["kind"]?.stringValue == kind
     }
 
     public static func run(path: String, context: ConformanceContext) throws -> ConformanceReport {

@@ -11,7 +11,9 @@ public enum Npy {
     public struct Header: Equatable, Sendable {
         /// The dtype descriptor, e.g. `<f4`.
         public var descr: String
+        /// Whether the array is column-major.
         public var fortranOrder: Bool
+        /// The array's shape.
         public var shape: [Int]
         /// Byte offset of the array data.
         public var dataOffset: Int
@@ -118,8 +120,11 @@ private extension String {
 public final class LogitsFile {
     /// The logits bytes (rows × vocab × dtype width), valid while this object lives.
     public let bytes: UnsafeRawBufferPointer
+    /// Element type of the logits.
     public let dtype: LogitsDType
+    /// Rows (tokens).
     public let rows: Int
+    /// Vocabulary size (row length).
     public let vocab: Int
     private let base: UnsafeMutableRawPointer?
     private let mappedLength: Int

@@ -8,10 +8,13 @@ import Darwin
 /// weight init and sampling in the trainer). Deterministic across platforms, unlike
 /// `SystemRandomNumberGenerator`, so seeded runs and fixtures are reproducible.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The generator's state (the seed, advanced by every draw).
     public var state: UInt64
 
+    /// A generator seeded with `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

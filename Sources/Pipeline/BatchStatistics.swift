@@ -3,6 +3,7 @@ import Regions
 /// Per-region statistics of a shaped batch (valid tokens only): token counts, mean weight, mean
 /// entropy. These feed the sidecar reply, the metrics endpoint and replay reports.
 public enum BatchStatistics {
+    /// Statistics of one shaped batch, all tensors row-major `[batch, length]` (`entropies` nil: no entropy means).
     public static func compute(categories: [UInt8], weights: [Float], mask: [Float],
                                entropies: [Float]?, rewards: [Float]) -> BatchMetrics {
         let k = TokenCategory.allCases.count

@@ -6,8 +6,11 @@ import Synchronization
 /// ``ShapeError/cancelled``, so a timed-out request does not keep a worker busy to the end.
 public final class CancellationFlag: Sendable {
     private let raised = Atomic<Bool>(false)
+    /// A flag not yet raised.
     public init() {}
+    /// Raises the flag (thread-safe; idempotent).
     public func cancel() { raised.store(true, ordering: .relaxed) }
+    /// Whether the flag has been raised.
     public var isCancelled: Bool { raised.load(ordering: .relaxed) }
 }
 
@@ -24,14 +27,18 @@ public protocol EntropyCurriculum: Sendable {
 public final class LocalEntropyCurriculum: EntropyCurriculum {
     private let state: Mutex<EntropyScheduleState>
 
+    /// A curriculum starting from `initial` (default: no observation yet).
     public init(_ initial: EntropyScheduleState = EntropyScheduleState()) { state = Mutex(initial) }
 
+    /// Observes one batch and returns its progress (see ``EntropyCurriculum/advance(observing:config:)``).
     public func advance(observing mean: Double?, config: EntropyCurriculumConfig) -> Double {
         state.withLock { $0.observe(mean, config: config) }
     }
 
     /// The state now (saved in captures).
     public var current: EntropyScheduleState { state.withLock { $0 } }
+    /// Replaces the state (a capture being replayed, a resumed run).
     public func restore(_ s: EntropyScheduleState) { state.withLock { $0 = s } }
+    /// Back to the initial state.
     public func reset() { state.withLock { $0.reset() } }
 }

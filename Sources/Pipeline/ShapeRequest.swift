@@ -7,7 +7,9 @@ public struct ShapeRequest: Sendable {
     public var inputIDs: [Int32]
     /// Response / loss mask, `[batch, length]`; non-zero marks a valid token.
     public var mask: [Float]
+    /// Rows (rollouts) in the batch.
     public var batch: Int
+    /// Tokens per row (padded).
     public var length: Int
     /// Ground truth string per rollout (what the ToolRL reward receives), `[batch]`.
     public var groundTruths: [String]
@@ -22,11 +24,13 @@ public struct ShapeRequest: Sendable {
     /// Optional prompt ids per rollout: when present the reward scores decode(prompt + response),
     /// otherwise `"<|im_start|>assistant\n" + decode(response)`.
     public var promptIDs: [[Int32]]?
+    /// Profile, reward and schedule of this request.
     public var options: ShapeOptions
     /// Raised when the result is no longer wanted: the engine stops at the next row boundary
     /// with ``ShapeError/cancelled`` (nil: never cancelled).
     public var cancellation: CancellationFlag?
 
+    /// A request from row-major tensors; see the properties for each argument.
     public init(inputIDs: [Int32], mask: [Float], batch: Int, length: Int, groundTruths: [String], step: Int,
                 entropy: EntropyInput = .none, promptIDs: [[Int32]]? = nil, options: ShapeOptions = ShapeOptions(),
                 turnGroundTruths: [[String?]]? = nil) {
@@ -67,6 +71,7 @@ public struct ShapeOptions: Sendable {
     /// How a multi-turn row's per-turn rewards make its reward.
     public var turnReward: TurnRewardAggregation
 
+    /// Options; the defaults are the wire protocol's.
     public init(profile: String = "aligned", reward: String = "rest", rewardFlags: [String: Bool] = [:],
                 scheduleJSON: String? = nil, temperature: Float = 1.0,
                 computeRewards: Bool = true, computeWeights: Bool = true, turnReward: TurnRewardAggregation = .mean) {
@@ -101,10 +106,12 @@ public struct ShapeResult: Sendable {
     public var rolloutStatus: [RolloutStatus]
     /// Per-token entropies used, when the request carried any, fp32 `[batch, length]`.
     public var entropies: [Float]?
+    /// Per-region statistics of the batch.
     public var metrics: BatchMetrics
     /// Per-turn rewards and turn ends, present when some row has more than one turn.
     public var turns: TurnRewards?
 
+    /// A result from its parts (the engine and the wire decoder build these).
     public init(weights: [Float], rewards: [Float], components: [Float], categories: [UInt8],
                 rolloutStatus: [RolloutStatus], entropies: [Float]?, metrics: BatchMetrics, turns: TurnRewards? = nil) {
         self.weights = weights; self.rewards = rewards; self.components = components
@@ -123,16 +130,22 @@ public struct TurnRewards: Sendable, Equatable {
     /// Index of the last token of each turn, int32 `[batch, k]`; −1 for a missing turn.
     public var ends: [Int32]
 
+    /// A per-turn table of `k` turns per row.
     public init(k: Int, rewards: [Float], ends: [Int32]) { self.k = k; self.rewards = rewards; self.ends = ends }
 }
 
 /// Outcome of one rollout: `ok`, or a typed error code (the weights fell back to the mask,
 /// or the reward could not be computed) with a human-readable message.
 public struct RolloutStatus: Sendable, Equatable {
+    /// `ok` or a wire error code (`parse`, `reward_error`, …).
     public var code: String
+    /// What went wrong, for people (empty when ok).
     public var message: String
+    /// Whether the rollout was shaped without a fallback.
     public var isOK: Bool { code == "ok" }
+    /// The status of a rollout shaped normally.
     public static let ok = RolloutStatus(code: "ok", message: "")
+    /// A status with a code and a message.
     public init(code: String, message: String) { self.code = code; self.message = message }
 }
 
@@ -144,12 +157,14 @@ public struct BatchMetrics: Sendable {
     public var entropyMeans: [String: Double]
     /// Region name → mean weight over its valid tokens.
     public var weightMeans: [String: Double]
+    /// Mean reward over the batch's rollouts.
     public var rewardMean: Double
     /// Region name → γ the profile used for this batch (before normalisation); regions with γ = 0 omitted.
     public var gammas: [String: Double]
     /// Progress p ∈ [0, 1] of the entropy curriculum for this batch; nil when the schedule does not use it.
     public var entropyProgress: Double?
 
+    /// Statistics from their parts (empty by default).
     public init(tokenCounts: [String: Int] = [:], entropyMeans: [String: Double] = [:],
                 weightMeans: [String: Double] = [:], rewardMean: Double = 0,
                 gammas: [String: Double] = [:], entropyProgress: Double? = nil) {

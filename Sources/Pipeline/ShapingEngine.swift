@@ -53,8 +53,11 @@ public enum ShapeError: Error, CustomStringConvertible, Equatable {
 /// curriculum (``EntropyScheduleState``), advanced once per batch that carries entropies when the
 /// schedule uses it; it can be read (to save in a capture), restored and reset.
 public final class ShapingEngine: Shaper {
+    /// Decodes each row's tokens to their exact bytes.
     public let tokenizer: Tokenizer
+    /// The schedule every request uses unless its options carry their own.
     public let config: ShapingConfig
+    /// Worker threads for the rows of a batch (resolved: never 0).
     public let threads: Int
     /// Computes entropies from full logits; nil uses the CPU kernels (``EntropyKernel``).
     public let logitsEntropy: (any LogitsEntropyComputer)?
@@ -85,9 +88,12 @@ public final class ShapingEngine: Shaper {
     /// The entropy curriculum's state (saved in captures; restored with ``restoreEntropySchedule(_:)``);
     /// the initial state when the curriculum lives elsewhere.
     public var entropySchedule: EntropyScheduleState { localCurriculum?.current ?? EntropyScheduleState() }
+    /// Replaces the entropy curriculum's state (when it lives in this engine).
     public func restoreEntropySchedule(_ state: EntropyScheduleState) { localCurriculum?.restore(state) }
+    /// Resets the entropy curriculum (when it lives in this engine).
     public func resetEntropySchedule() { localCurriculum?.reset() }
 
+    /// Shapes one batch: weights, categories, rewards, statuses and statistics. Throws ``ShapeError`` for a request that cannot be shaped as a whole (bad shapes, unknown token ids, bad options, bad entropies, cancellation); a row that cannot be parsed falls back per row (``RolloutStatus``).
     public func shape(_ request: ShapeRequest) throws -> ShapeResult {
         let (b, t) = (request.batch, request.length)
         try validate(request)

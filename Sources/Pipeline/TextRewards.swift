@@ -16,6 +16,7 @@ public struct TextRewardRequest: Sendable {
     /// ToolRL reward flags by their environment names (see ``RewardOptions/init(flags:)``).
     public var rewardFlags: [String: Bool]
 
+    /// A batch of solution texts with one ground truth each, scored at `step` by the reward variant `reward`.
     public init(solutions: [String], groundTruths: [String], step: Int, reward: String = "rest",
                 rewardFlags: [String: Bool] = [:]) {
         self.solutions = solutions; self.groundTruths = groundTruths; self.step = step

@@ -13,11 +13,16 @@
 /// any order. A loss that ignores the weights (w = 1 on valid tokens) or shifts them against the
 /// tokens changes the digest; a permutation of whole rows does not (see PROTOCOL.md).
 public struct WeightDigest: Sendable, Equatable, Codable {
+    /// Rows the digest covers.
     public var rows: Int
+    /// Valid positions (mask ≠ 0).
     public var tokens: Int
+    /// Σ w over the valid positions.
     public var weightSum: Double
+    /// Σ w · (k + 1), k the position's ordinal among its row's valid positions.
     public var digest: Double
 
+    /// A digest from its four numbers (zero: the empty batch, the identity of addition).
     public init(rows: Int = 0, tokens: Int = 0, weightSum: Double = 0, digest: Double = 0) {
         self.rows = rows; self.tokens = tokens; self.weightSum = weightSum; self.digest = digest
     }

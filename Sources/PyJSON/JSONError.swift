@@ -14,6 +14,7 @@ public struct JSONError: Error, Sendable, CustomStringConvertible {
     /// Character (code point) offset, Python's `pos`.
     public let charOffset: Int
 
+    /// An error at `offset` (bytes) with Python's line, column and character position.
     public init(message: String, offset: Int, line: Int = 1, column: Int = 1, charOffset: Int = 0) {
         self.message = message
         self.offset = offset

@@ -5,7 +5,9 @@
 /// Keys are compared by Unicode code points (UTF-8 bytes), as Python compares `str`, not by Swift's
 /// canonical equivalence (`"é"` and `"e\u{301}"` are different keys, as in Python).
 public struct JSONObject: Sendable {
+    /// The keys, in insertion order.
     public private(set) var keys: [String] = []
+    /// The values, parallel to ``keys``.
     public private(set) var values: [JSONValue] = []
     /// Key → position, built only for larger objects (small ones are scanned linearly: faster).
     private var index: [CodepointKey: Int]? = nil

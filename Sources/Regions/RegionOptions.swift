@@ -5,5 +5,6 @@ public struct RegionOptions: Sendable, Equatable {
     /// unmatched first `</think>` is think content. Off by default (Qwen3 emits `<think>` itself).
     public var thinkOpenInPrompt: Bool
 
+    /// Options; the default reads a row from its first token.
     public init(thinkOpenInPrompt: Bool = false) { self.thinkOpenInPrompt = thinkOpenInPrompt }
 }

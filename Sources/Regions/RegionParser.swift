@@ -16,8 +16,10 @@
 /// Cost: one pass over the bytes looking for `<`, one pass over the tool-call blocks, one pass over
 /// the tokens; a handful of small allocations per row.
 public struct RegionParser: Sendable {
+    /// How rows are read.
     public var options: RegionOptions
 
+    /// A parser with `options`.
     public init(options: RegionOptions = RegionOptions()) { self.options = options }
 
     // MARK: Public entry points

@@ -1,10 +1,14 @@
 /// A run of response bytes `[start, end)` that all belong to one ``TokenCategory``.
 /// ``RegionParser`` describes a response as contiguous segments covering every byte.
 public struct RegionSegment: Sendable, Equatable {
+    /// First token of the segment.
     public var start: Int
+    /// One past its last token.
     public var end: Int
+    /// The category of every token in it.
     public var category: TokenCategory
 
+    /// A segment `start..<end` of `category`.
     public init(start: Int, end: Int, category: TokenCategory) {
         self.start = start; self.end = end; self.category = category
     }

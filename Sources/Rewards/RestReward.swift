@@ -6,15 +6,19 @@
 /// must not contain `<response>`/`</response>`; a think-only answer needs exactly one `<think>` and
 /// one `</think>`. Score = correctness + format; the length component is returned but not added (R6).
 public struct RestReward: RewardFunction {
+    /// The registry name.
     public static let name = "rest"
+    /// The flags this reward runs with.
     public let options: RewardOptions
     private let core: Rlla
 
+    /// A reward with `options`.
     public init(options: RewardOptions = RewardOptions()) {
         self.options = options
         core = Rlla(options: options)
     }
 
+    /// Scores one solution (UTF-8 bytes) against its ground truth at `step`.
     public func score(solutionUTF8 solution: ArraySlice<UInt8>, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents {
         let c = try core.components(solution: solution, groundTruth: groundTruth, step: step, format: formatScore)
         return RewardComponents(score: c.correctness + c.format, format: c.format, correctness: c.correctness, length: c.length)

@@ -6,9 +6,13 @@ import PyJSON
 public enum RewardConformance {
     /// One reward configuration of a vectors file: environment flags and the training step.
     public struct Config: Sendable, Equatable {
+        /// The config's name in the reference file.
         public let name: String
+        /// Its reward flags.
         public let options: RewardOptions
+        /// The training step it scores at.
         public let step: Int
+        /// A named config.
         public init(name: String, options: RewardOptions, step: Int) {
             self.name = name
             self.options = options
@@ -41,9 +45,11 @@ public enum RewardConformance {
 
     /// Outcome of checking a whole reference file: one entry per case or row.
     public struct Report: Sendable {
+        /// Checks that passed.
         public var passed = 0
         /// One line per failing case: its first difference.
         public var failures: [String] = []
+        /// Checks that failed.
         public var failed: Int { failures.count }
         /// `N passed, M failed`.
         public var summary: String { "\(passed) passed, \(failed) failed" }

@@ -9,6 +9,7 @@ public struct RewardComponents: Sendable, Equatable {
     /// Length component (0 unless `withLength`).
     public var length: Double
 
+    /// Components from their four values.
     public init(score: Double, format: Double, correctness: Double, length: Double) {
         self.score = score
         self.format = format

@@ -8,15 +8,19 @@
 /// Score = format + correctness + length. The reference raises for an `EXPERIMENT_NAME` that names
 /// neither llama nor qwen; here that case uses ChatML markers (`llamaTemplate` off).
 public struct ToolRLReward: RewardFunction {
+    /// The registry name.
     public static let name = "toolrl"
+    /// The flags this reward runs with.
     public let options: RewardOptions
     private let core: Rlla
 
+    /// A reward with `options`.
     public init(options: RewardOptions = RewardOptions()) {
         self.options = options
         core = Rlla(options: options)
     }
 
+    /// Scores one solution (UTF-8 bytes) against its ground truth at `step`.
     public func score(solutionUTF8 solution: ArraySlice<UInt8>, groundTruth: String, step: Int) throws(RewardError) -> RewardComponents {
         let c = try core.components(solution: solution, groundTruth: groundTruth, step: step, format: formatScore)
         return RewardComponents(score: c.format + c.correctness + c.length, format: c.format,

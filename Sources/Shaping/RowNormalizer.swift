@@ -3,11 +3,16 @@
 /// (``ShapingConfig/Normalization/mean``), then every weight is multiplied by (mask ≠ 0).
 /// A row with no positive weight stays all zero. The mean uses ``TorchCascadeSum`` order.
 public struct RowNormalizer: Sendable {
+    /// Lower clamp of every weight.
     public let clampMin: Float
+    /// Upper clamp of every weight.
     public let clampMax: Float
+    /// Added to the row mean before dividing.
     public let eps: Float
+    /// Mean normalisation or none.
     public let normalization: ShapingConfig.Normalization
 
+    /// A normaliser with `config`'s clamp, eps and normalisation.
     public init(config: ShapingConfig) {
         clampMin = Float(config.clampMin); clampMax = Float(config.clampMax)
         eps = Float(config.eps); normalization = config.normalization

@@ -58,6 +58,8 @@ public enum RowOutcome: Sendable, Equatable {
     /// The profile could not weight the row; the weights are the mask.
     case fellBack(ShapingError)
 
+    /// Whether the row was weighted by the profile.
     public var isOK: Bool { if case .ok = self { return true }; return false }
+    /// The error that made the row fall back, if any.
     public var error: ShapingError? { if case .fellBack(let e) = self { return e }; return nil }
 }

@@ -15,6 +15,7 @@ public struct RolloutRow {
     /// Decoder/re-encoder (needed by `released`).
     public var codec: (any ReleasedTextCodec)?
 
+    /// A row view; the buffers must outlive it.
     public init(ids: UnsafeBufferPointer<Int32>, mask: UnsafeBufferPointer<Float>,
                 categories: UnsafeBufferPointer<UInt8>? = nil, entropies: UnsafeBufferPointer<Float>? = nil,
                 codec: (any ReleasedTextCodec)? = nil) {
@@ -32,6 +33,7 @@ public struct ShapingStep: Sendable, Equatable {
     /// Progress p ∈ [0, 1] of the entropy curriculum (``EntropyScheduleState``); 0 if unused.
     public var entropyProgress: Double
 
+    /// A training step, with the entropy curriculum's progress for the batch.
     public init(step: Int, entropyProgress: Double = 0) { self.step = step; self.entropyProgress = entropyProgress }
 }
 

@@ -9,6 +9,7 @@ public struct AddedToken: Sendable, Hashable {
     /// `normalized: true` tokens are matched on the NFC-normalised text instead of the raw text.
     public var normalized: Bool
 
+    /// An added token as tokenizer.json lists it.
     public init(content: String, id: Int32, special: Bool, normalized: Bool = false) {
         self.content = content
         self.id = id

@@ -5,6 +5,7 @@ public struct DecodedBytes: Sendable, Equatable {
     /// `tokenStarts[i] ..< tokenStarts[i + 1]` is token i's span in `bytes` (count: ids + 1).
     public var tokenStarts: [Int]
 
+    /// A decoding from its bytes and each token's first byte.
     public init(bytes: [UInt8], tokenStarts: [Int]) {
         self.bytes = bytes
         self.tokenStarts = tokenStarts

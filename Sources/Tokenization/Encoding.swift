@@ -9,6 +9,7 @@ public struct Encoding: Sendable, Equatable {
     /// The same ranges in UTF-8 bytes of the original text (HF's Rust byte offsets).
     public var byteOffsets: [Range<Int>]
 
+    /// An encoding from its parallel arrays.
     public init(ids: [Int32], offsets: [Range<Int>], byteOffsets: [Range<Int>]) {
         self.ids = ids
         self.offsets = offsets

@@ -11,9 +11,11 @@ public struct TokenByteBuffer: Sendable {
     public private(set) var starts: [Int32] = []
     /// Tokens and bytes of the last load.
     public private(set) var tokenCount = 0
+    /// Bytes held now.
     public private(set) var byteCount = 0
     private var rebased: [Int32] = []
 
+    /// An empty buffer.
     public init() {}
 
     /// Decodes `ids` into the buffers. Throws for an unknown id (the buffers are then unspecified).
@@ -92,6 +94,7 @@ public struct TokenByteBuffer: Sendable {
 /// UTF-8 validation (the rules of `String(validating:)`: shortest forms, no surrogates, ≤ U+10FFFF),
 /// eight ASCII bytes at a time, and the maximal-subpart reading that lossy decoding replaces.
 public enum UTF8Check {
+    /// Whether `b` is valid UTF-8.
     public static func isValid(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = b.count
         guard let p = b.baseAddress else { return true }

@@ -5,20 +5,30 @@ import Foundation
 public struct TokenizerCases: Sendable {
     /// One encode case.
     public struct EncodeCase: Sendable {
+        /// The text encoded.
         public var text: String
+        /// HF's ids.
         public var ids: [Int32]
+        /// HF's offsets, in code points.
         public var offsets: [Range<Int>]
+        /// HF's decode of the ids.
         public var decoded: String
     }
     /// One decode case.
     public struct DecodeCase: Sendable {
+        /// The ids decoded.
         public var ids: [Int32]
+        /// HF's decode.
         public var decoded: String
+        /// Whether added special tokens are skipped when decoding.
         public var skipSpecialTokens: Bool
     }
 
+    /// The `kind` of a cases file.
     public static let kind = "tokenizer-cases"
+    /// The encode cases, in file order.
     public var encodeCases: [EncodeCase]
+    /// The decode cases, in file order.
     public var decodeCases: [DecodeCase]
 
     /// Parses a cases file.
@@ -35,8 +45,8 @@ public struct TokenizerCases: Sendable {
         struct Decode: Decodable { var ids: [Int32]; var decoded: String; var skip_special_tokens: Bool? }
     }
 
-    /// Parses the JSON text of a cases file (with `JSONDecoder`: `JSONSerialization` drops a raw U+FEFF
-    /// inside strings, and cJSON cannot hold U+0000).
+    /// Parses the JSON text of a cases file (with `JSONDecoder`: Foundation's untyped JSON object
+    /// parser drops a raw U+FEFF inside strings, and cJSON cannot hold U+0000).
     public init(json data: Data) throws {
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: data) } catch {

@@ -28,6 +28,7 @@ public enum BLASCore {
 
     /// What CPUID says about the machine.
     public struct CPU: Sendable, Equatable {
+        /// The CPU maker, which decides the OpenBLAS core names that apply.
         public enum Vendor: Sendable, Equatable { case intel, amd, other }
         public var isa: ISA
         public var bf16: Bool

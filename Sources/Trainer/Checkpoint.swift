@@ -22,9 +22,9 @@ extension Qwen3Model {
             files["model.safetensors"] = f
             for k in f.entries.keys { location[k] = "model.safetensors" }
         } else if fm.fileExists(atPath: index.path) {
+            struct ShardIndex: Decodable { var weight_map: [String: String] }
             guard let data = fm.contents(atPath: index.path),
-                  let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let map = obj["weight_map"] as? [String: String] else {
+                  let map = (try? JSONDecoder().decode(ShardIndex.self, from: data))?.weight_map else {
                 throw TrainerError.safetensors("model.safetensors.index.json has no weight_map")
             }
             location = map

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Reader and writer for the safetensors format: an 8-byte little-endian header length, a JSON
@@ -10,6 +11,34 @@ public enum Safetensors {
         public var shape: [Int]
         public var begin: Int
         public var end: Int
+    }
+
+    /// The JSON header as Codable reads it: every key but `__metadata__` is a tensor entry (nil
+    /// where the entry is malformed, so the error can name it).
+    struct Header: Decodable {
+        struct RawEntry: Codable { var dtype: String; var shape: [Int]; var data_offsets: [Int] }
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        var entries: [String: RawEntry?] = [:]
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            for k in c.allKeys where k.stringValue != "__metadata__" { entries[k.stringValue] = try? c.decode(RawEntry.self, forKey: k) }
+        }
+    }
+
+    /// The header as written: `__metadata__` (when there is any) and one entry per tensor.
+    struct WrittenHeader: Encodable {
+        var metadata: [String: String]
+        var entries: [(name: String, entry: Header.RawEntry)]
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Header.Key.self)
+            if !metadata.isEmpty { try c.encode(metadata, forKey: Header.Key(stringValue: "__metadata__")) }
+            for e in entries { try c.encode(e.entry, forKey: Header.Key(stringValue: e.name)) }
+        }
     }
 
     /// A memory-mapped safetensors file.
@@ -30,18 +59,17 @@ public enum Safetensors {
             for i in 0..<8 { n |= UInt64(d[d.startIndex + i]) << (8 * UInt64(i)) }
             guard n <= UInt64(d.count - 8) else { throw .safetensors("\(url.lastPathComponent): header length \(n) exceeds file size") }
             let headerData = d.subdata(in: (d.startIndex + 8)..<(d.startIndex + 8 + Int(n)))
-            guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+            guard let header = try? JSONDecoder().decode(Header.self, from: headerData) else {
                 throw .safetensors("\(url.lastPathComponent): header is not a JSON object")
             }
             var entries: [String: Entry] = [:]
             let payload = d.count - 8 - Int(n)
-            for (name, value) in header where name != "__metadata__" {
-                guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
-                      let shape = e["shape"] as? [Int], let offs = e["data_offsets"] as? [Int], offs.count == 2,
-                      offs[0] >= 0, offs[0] <= offs[1], offs[1] <= payload else {
+            for (name, value) in header.entries {
+                guard let e = value, e.data_offsets.count == 2, e.data_offsets[0] >= 0,
+                      e.data_offsets[0] <= e.data_offsets[1], e.data_offsets[1] <= payload else {
                     throw .safetensors("\(url.lastPathComponent): bad header entry for '\(name)'")
                 }
-                entries[name] = Entry(dtype: dtype, shape: shape, begin: offs[0], end: offs[1])
+                entries[name] = Entry(dtype: e.dtype, shape: e.shape, begin: e.data_offsets[0], end: e.data_offsets[1])
             }
             self.entries = entries
             self.data = d
@@ -69,14 +97,11 @@ public enum Safetensors {
                     out.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: p, count: count * 4)) }
                 case "BF16":
                     for i in 0..<count {
-                        let lo = UInt32(p.load(fromByteOffset: 2 * i, as: UInt8.self))
-                        let hi = UInt32(p.load(fromByteOffset: 2 * i + 1, as: UInt8.self))
-                        out[i] = Float(bitPattern: (hi << 24) | (lo << 16))
+                        out[i] = ck_bf16_to_f32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
                     }
                 default:
                     for i in 0..<count {
-                        let bits = UInt16(p.load(fromByteOffset: 2 * i, as: UInt8.self)) | (UInt16(p.load(fromByteOffset: 2 * i + 1, as: UInt8.self)) << 8)
-                        out[i] = Float(Float16(bitPattern: bits))
+                        out[i] = ck_f16_to_f32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
                     }
                 }
             }
@@ -98,19 +123,17 @@ public enum Safetensors {
     /// appears under its name only when complete.
     public static func write(names: [(name: String, shape: [Int])], metadata: [String: String] = ["format": "pt"], to url: URL,
                              values: (Int) throws -> [Float]) throws(TrainerError) {
-        var header = "{"
-        var parts: [String] = []
-        if !metadata.isEmpty {
-            let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",")
-            parts.append("\"__metadata__\":{\(m)}")
-        }
+        var written = WrittenHeader(metadata: metadata, entries: [])
         var offset = 0
         for t in names {
             let bytes = t.shape.reduce(1, *) * 4
-            parts.append("\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            written.entries.append((t.name, Header.RawEntry(dtype: "F32", shape: t.shape, data_offsets: [offset, offset + bytes])))
             offset += bytes
         }
-        header += parts.joined(separator: ",") + "}"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let headerData = try? encoder.encode(written) else { throw .safetensors("cannot encode the header of \(url.lastPathComponent)") }
+        var header = String(decoding: headerData, as: UTF8.self)
         while (header.utf8.count + 8) % 8 != 0 { header += " " }   // keep tensor data 8-byte aligned
         let partial = url.appendingPathExtension("partial")
         guard FileManager.default.createFile(atPath: partial.path, contents: nil), let h = FileHandle(forWritingAtPath: partial.path) else {
@@ -137,19 +160,5 @@ public enum Safetensors {
             try? h.close(); try? FileManager.default.removeItem(at: partial)
             throw .io("cannot write \(url.path): \(error.localizedDescription)")
         }
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var r = "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": r += "\\\""
-            case "\\": r += "\\\\"
-            case "\n": r += "\\n"
-            default:
-                if ch.value < 0x20 { r += String(format: "\\u%04x", ch.value) } else { r.unicodeScalars.append(ch) }
-            }
-        }
-        return r + "\""
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CKernels
 
 /// An owned `malloc` block holding one frame. A transport can take the memory over with
 /// ``detach()`` (and later `free` it, e.g. from ZeroMQ's free callback) so the frame is sent
@@ -152,8 +153,8 @@ public struct IncomingTensors {
                     case .uint8, .bool: v = Float(chunk[i])
                     case .int32: v = Float(chunk.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))
                     case .int64: v = Float(chunk.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
-                    case .float16: v = Float(halfBits: chunk.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
-                    case .bfloat16: v = Float(bitPattern: UInt32(chunk.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) << 16)
+                    case .float16: v = ck_f16_to_f32(UInt16(littleEndian: chunk.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)))
+                    case .bfloat16: v = ck_bf16_to_f32(UInt16(littleEndian: chunk.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)))
                     case .float32: v = chunk.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
                     }
                     buf[at + i] = v
@@ -209,22 +210,5 @@ public struct IncomingTensors {
             throw WireError(.tokenID, "\(d.name)[\(i)] = \(v) is outside the vocabulary 0..<\(bound)")
         }
         return out
-    }
-}
-
-extension Float {
-    /// IEEE 754 half → single (exact).
-    init(halfBits h: UInt16) {
-        let sign = UInt32(h & 0x8000) << 16
-        let exp = Int((h >> 10) & 0x1F)
-        let mant = UInt32(h & 0x3FF)
-        if exp == 0 {
-            let v = Float(mant) * 0x1p-24
-            self = sign != 0 ? -v : v
-        } else if exp == 31 {
-            self = Float(bitPattern: sign | 0x7F80_0000 | (mant << 13))
-        } else {
-            self = Float(bitPattern: sign | UInt32(exp - 15 + 127) << 23 | (mant << 13))
-        }
     }
 }

@@ -1,15 +1,15 @@
 import Analysis
 import Foundation
+import TestSupport
 import Testing
+
+/// This target's vendored fixtures (Fixtures/SOURCES.md, made by Fixtures/make_fixtures.py).
+let fixtures = TestFixtures(bundle: .module)
 
 /// `analyze` on fixture runs whose correlations are known in closed form (Fixtures/make_fixtures.py).
 @Suite struct AnalysisTests {
-    static func fixture(_ name: String) throws -> String {
-        try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures")).path
-    }
-
     static func series(_ names: [String]) throws -> [RunSeries] {
-        try names.map { RunSeries(try RunLog.load(path: try fixture($0))) }
+        try names.map { RunSeries(try RunLog.load(path: try fixtures.path($0))) }
     }
 
     static func close(_ a: Double?, _ b: Double, _ tol: Double = 1e-9) -> Bool { a.map { abs($0 - b) <= tol } ?? false }

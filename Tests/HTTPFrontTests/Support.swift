@@ -63,7 +63,7 @@ enum FrontHarness {
 
     /// The golden vectors document (TestSupport's copy).
     static func vectors() throws -> JSONValue {
-        try PyJSON.loads([UInt8](try Data(contentsOf: TestFixtures.url("rest_vectors_visible.json"))))
+        try PyJSON.loads([UInt8](TestFixtures.goldenVectors()))
     }
 
     /// slime's view of a solution string: the chat-templated prompt (through the last assistant

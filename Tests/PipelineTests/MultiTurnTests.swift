@@ -24,7 +24,7 @@ struct MultiTurnTests {
 
     static func vectorCases() throws -> [VectorCase] {
         struct File: Decodable { var cases: [VectorCase] }
-        return try JSONDecoder().decode(File.self, from: Data(contentsOf: TestFixtures.url("rest_vectors_visible.json"))).cases
+        return try JSONDecoder().decode(File.self, from: TestFixtures.goldenVectors()).cases
     }
 
     /// A tool response the way verl's agent loop appends it (mask 0): the end of the assistant turn,

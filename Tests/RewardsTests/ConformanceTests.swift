@@ -4,18 +4,12 @@ import Testing
 import PyJSON
 import Rewards
 
-/// Loads a vendored fixture.
-func fixture(_ name: String, _ ext: String) throws -> [UInt8] {
-    // The golden vectors are shared with other test targets (TestSupport); the rest is ours.
-    if let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures") {
-        return Array(try Data(contentsOf: url))
-    }
-    return Array(try Data(contentsOf: TestFixtures.url("\(name).\(ext)")))
-}
+/// This target's vendored fixtures (Fixtures/SOURCES.md); the golden vectors are TestSupport's.
+let fixtures = TestFixtures(bundle: .module)
 
 @Suite struct GoldenVectorRewards {
     @Test func everyCaseEveryConfigMatches() throws {
-        let doc = try PyJSON.loads(try fixture("rest_vectors_visible", "json"))
+        let doc = try PyJSON.loads([UInt8](TestFixtures.goldenVectors()))
         let configs = try RewardConformance.configs(header: doc)
         #expect(configs.count == 14)
         let cases = try #require(doc["cases"]?.arrayValue)
@@ -32,7 +26,7 @@ func fixture(_ name: String, _ ext: String) throws -> [UInt8] {
     }
 
     @Test func checkReportsADifference() throws {
-        let doc = try PyJSON.loads(try fixture("rest_vectors_visible", "json"))
+        let doc = try PyJSON.loads([UInt8](TestFixtures.goldenVectors()))
         let configs = try RewardConformance.configs(header: doc)
         let first = try #require(doc["cases"]?[0]?.objectValue)
         var tampered = first
@@ -49,7 +43,7 @@ func fixture(_ name: String, _ ext: String) throws -> [UInt8] {
     }
 
     @Test func configsReadTheEnvironmentLikeOsGetenv() throws {
-        let doc = try PyJSON.loads(try fixture("rest_vectors_visible", "json"))
+        let doc = try PyJSON.loads([UInt8](TestFixtures.goldenVectors()))
         let configs = try RewardConformance.configs(header: doc)
         let train = try #require(configs.first { $0.name == "train_ResT_sh_step60" })
         var want = RewardOptions()
@@ -62,7 +56,7 @@ func fixture(_ name: String, _ ext: String) throws -> [UInt8] {
 
 @Suite struct ToolRLReferenceRewards {
     @Test func everyRowMatches() throws {
-        let bytes = try fixture("reward_refs_test", "jsonl")
+        let bytes = try fixtures.bytes("reward_refs_test.jsonl")
         var rows = 0, passed = 0
         for line in bytes.split(separator: 0x0A) where !line.isEmpty {
             let row = try PyJSON.loads(Array(line))
@@ -80,14 +74,14 @@ func fixture(_ name: String, _ ext: String) throws -> [UInt8] {
 
 @Suite struct WholeFileReports {
     @Test func vectorsReport() throws {
-        let doc = try PyJSON.loads(try fixture("rest_vectors_visible", "json"))
+        let doc = try PyJSON.loads([UInt8](TestFixtures.goldenVectors()))
         let report = try RewardConformance.checkVectors(doc)
         #expect(report.summary == "26 passed, 0 failed")
         #expect(try RewardConformance.checkVectors(doc, variant: "toolrl").failed > 0)
     }
 
     @Test func referenceLinesReport() throws {
-        let text = String(decoding: try fixture("reward_refs_test", "jsonl"), as: UTF8.self)
+        let text = try fixtures.text("reward_refs_test.jsonl")
         #expect(RewardConformance.checkReferenceLines(text).summary == "495 passed, 0 failed")
         let broken = RewardConformance.checkReferenceLines("{\"index\": 1}\nnot json\n")
         #expect(broken.passed == 0 && broken.failed == 2)

@@ -24,7 +24,7 @@ struct EndToEndTests {
 
     @Test("released: the misalignment demo from its non-canonical ids")
     func misalignment() throws {
-        let demo = try #require(try WeightCase.load(jsonData: fixtureData("misalignment_demo", "json")).first)
+        let demo = try #require(try WeightCase.load(jsonData: fixtures.data("misalignment_demo.json")).first)
         #expect(WeightConformance.check(demo, codec: try Self.tokenizer()) == nil)
     }
 
@@ -52,7 +52,7 @@ struct EndToEndTests {
         let v11 = try cats("v11")
         #expect(v11[16] == .responseTag && v11[17] == .responseTag && v11[18] == .responseContent)
         #expect(v11[26...28].allSatisfy { $0 == .responseTag } && v11[29] == .special)
-        let demo = try #require(try WeightCase.load(jsonData: fixtureData("misalignment_demo", "json")).first)
+        let demo = try #require(try WeightCase.load(jsonData: fixtures.data("misalignment_demo.json")).first)
         let dc = try Self.categories(demo)
         #expect(dc[23] == .thinkTag && dc[25] == .toolCallTag && dc[31] == .toolName && dc[22] == .thinkContent)
     }

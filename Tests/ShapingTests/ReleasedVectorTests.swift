@@ -39,7 +39,7 @@ struct ReleasedVectorTests {
 
     @Test("the misalignment demo: weights follow the canonical re-tokenisation, shifted from index 10")
     func misalignment() throws {
-        let demo = try #require(try WeightCase.load(jsonData: fixtureData("misalignment_demo", "json")).first)
+        let demo = try #require(try WeightCase.load(jsonData: fixtures.data("misalignment_demo.json")).first)
         let v01 = try #require(goldenCases.first { $0.id.hasPrefix("v01") })
         // The demo decodes to the same text as v01, whose re-tokenisation offsets are recorded.
         #expect(demo.decodedText == v01.decodedText)

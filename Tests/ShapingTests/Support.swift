@@ -3,20 +3,11 @@ import TestSupport
 import Regions
 import Shaping
 
-/// Loads a vendored fixture of this test target.
-func fixtureData(_ name: String, _ ext: String) throws -> Data {
-    // The golden vectors are shared with other test targets (TestSupport); the rest is ours.
-    if name == "rest_vectors_visible" { return try Data(contentsOf: TestFixtures.url("\(name).\(ext)")) }
-    guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures") else {
-        throw FixtureError.missing(name)
-    }
-    return try Data(contentsOf: url)
-}
-
-enum FixtureError: Error { case missing(String) }
+/// This target's vendored fixtures (Fixtures/SOURCES.md); the golden vectors are TestSupport's.
+let fixtures = TestFixtures(bundle: .module)
 
 /// The golden weight cases, loaded once.
-let goldenCases: [WeightCase] = (try? WeightCase.load(jsonData: fixtureData("rest_vectors_visible", "json"))) ?? []
+let goldenCases: [WeightCase] = (try? WeightCase.load(jsonData: TestFixtures.goldenVectors())) ?? []
 
 func goldenCase(_ id: String) -> WeightCase? { goldenCases.first { $0.id.hasPrefix(id) } }
 

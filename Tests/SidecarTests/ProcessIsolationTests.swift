@@ -22,7 +22,7 @@ import Glibc
 
     func launch() throws -> WorkerLaunch {
         let bin = try #require(Self.binary, "the rest-shaper binary is built with the tests")
-        return WorkerLaunch(executable: bin, arguments: ["serve", "--tokenizer", TestFixtures.qwenTiktokenPath, "--threads", "1"])
+        return WorkerLaunch(executable: bin, arguments: ["serve", "--tokenizer", try TestFixtures.qwenTiktokenPath, "--threads", "1"])
     }
 
     /// Golden-vector rows (real tool calls) repeated `copies` times.

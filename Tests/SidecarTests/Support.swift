@@ -1,15 +1,15 @@
 import Foundation
+import TestSupport
 import Wire
 
-/// Test helpers: golden containers and owned multipart messages.
-enum Golden {
-    static func url(_ name: String) -> URL {
-        Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures/golden")!
-    }
+/// The golden wire messages (Fixtures/golden, see Fixtures/SOURCES.md).
+let goldenFixtures = TestFixtures(bundle: .module, subdirectory: "Fixtures/golden")
 
+/// The golden wire messages decoded: container frames and the manifest (read through `goldenFixtures`).
+enum GoldenMessages {
     /// Frames of a golden `.bin` container: u32 count, then (u64 length, bytes) per frame.
     static func frames(_ name: String) throws -> [[UInt8]] {
-        let data = [UInt8](try Data(contentsOf: url(name)))
+        let data = try goldenFixtures.bytes(name)
         func u(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 | Int(data[at + $1]) << (8 * $1) } }
         var at = 4
         var out: [[UInt8]] = []
@@ -28,7 +28,7 @@ enum Golden {
     struct Manifest: Decodable { var messages: [Entry] }
 
     static func manifest() throws -> [Entry] {
-        try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: url("manifest.json"))).messages
+        try JSONDecoder().decode(Manifest.self, from: goldenFixtures.data("manifest.json")).messages
     }
 }
 

@@ -5,7 +5,7 @@ import Tokenization
 /// The HF reference cases, through both loaders.
 @Suite struct CasesTests {
     @Test func visibleCasesViaTiktoken() throws {
-        let cases = try Fixtures.cases.get()
+        let cases = try TokenizerTestData.cases.get()
         #expect(cases.encodeCases.count == 150 && cases.decodeCases.count == 30)
         let results = cases.check(try TestFixtures.qwenTokenizer())
         let failures = results.filter { $0.difference != nil }
@@ -14,10 +14,10 @@ import Tokenization
     }
 
     @Test func visibleCasesViaDerivedTokenizerJSON() throws {
-        let json = try Fixtures.derivedJSONTokenizer.get()
+        let json = try TokenizerTestData.derivedJSONTokenizer.get()
         let tiktoken = try TestFixtures.qwenTokenizer()
         #expect(json.vocabSize == tiktoken.vocabSize && json.vocabSize == 151_669)
-        let results = try Fixtures.cases.get().check(json)
+        let results = try TokenizerTestData.cases.get().check(json)
         let failures = results.filter { $0.difference != nil }
         #expect(failures.isEmpty, "\(failures.prefix(5))")
         for id: Int32 in [0, 255, 1000, 151_642, 151_643, 151_668] {
@@ -27,7 +27,7 @@ import Tokenization
     }
 
     @Test func bothLoadersAgreeOnLongerText() throws {
-        let json = try Fixtures.derivedJSONTokenizer.get()
+        let json = try TokenizerTestData.derivedJSONTokenizer.get()
         let tiktoken = try TestFixtures.qwenTokenizer()
         let text = SampleText.mixed
         #expect(json.encode(text) == tiktoken.encode(text))
@@ -37,7 +37,7 @@ import Tokenization
 /// Random cases made with HF `tokenizers` 0.23.3 (see Fixtures/SOURCES.md): combining marks, NFC reorderings and
 /// exclusions, contractions, special spaces, controls, added-token prefixes, skip_special_tokens decodes.
 @Suite struct FuzzCasesTests {
-    static let cases: Result<TokenizerCases, any Error> = Result { try TokenizerCases(path: Fixtures.path("tokenizer_cases_hf_fuzz.json")) }
+    static let cases: Result<TokenizerCases, any Error> = Result { try TokenizerCases(path: fixtures.path("tokenizer_cases_hf_fuzz.json")) }
 
     @Test func hfFuzzCasesViaTiktoken() throws {
         let cases = try Self.cases.get()
@@ -47,7 +47,7 @@ import Tokenization
     }
 
     @Test func hfFuzzCasesViaDerivedTokenizerJSON() throws {
-        let failures = try Self.cases.get().check(try Fixtures.derivedJSONTokenizer.get()).filter { $0.difference != nil }
+        let failures = try Self.cases.get().check(try TokenizerTestData.derivedJSONTokenizer.get()).filter { $0.difference != nil }
         #expect(failures.isEmpty, "\(failures.prefix(5))")
     }
 }

@@ -2,16 +2,12 @@ import Foundation
 import TestSupport
 import Tokenization
 
-/// Fixtures local to this target.
-enum Fixtures {
-    static func path(_ name: String) -> String {
-        guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures") else {
-            fatalError("missing fixture \(name)")
-        }
-        return url.path
-    }
+/// This target's vendored fixtures (Fixtures/SOURCES.md).
+let fixtures = TestFixtures(bundle: .module)
 
-    static let cases: Result<TokenizerCases, any Error> = Result { try TokenizerCases(path: path("tokenizer_cases_visible.json")) }
+/// Tokenizer test data read from or derived from the fixtures.
+enum TokenizerTestData {
+    static let cases: Result<TokenizerCases, any Error> = Result { try TokenizerCases(path: fixtures.path("tokenizer_cases_visible.json")) }
 
     /// A `tokenizer.json` derived at test time from the vendored `qwen.tiktoken` by the standard
     /// tiktoken → HF conversion (byte-level vocab; merges = every split whose halves are tokens,
@@ -64,18 +60,11 @@ enum Fixtures {
         }
     }
 
+    /// `s` as a JSON string literal (JSONEncoder's escaping; `null` if it cannot encode, which fails the test).
     static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return (try? encoder.encode(s)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
     /// Writes a small JSON document to a temp file and returns its path.

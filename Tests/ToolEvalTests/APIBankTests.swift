@@ -29,7 +29,7 @@ private func score(_ output: String) -> Int {
 }
 
 @Test func apiBankRunPerLevelAndMicroAverage() throws {
-    let items = try APIBankScorer.load(directory: Fixture.path("apibank"))
+    let items = try APIBankScorer.load(directory: fixtures.path("apibank"))
     #expect(!items.isEmpty)
     var predictions = APIBankRunner.oraclePredictions(items: items)
     let oracle = APIBankRunner.run(items: items, predictions: predictions)

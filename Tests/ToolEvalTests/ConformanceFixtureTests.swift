@@ -13,7 +13,7 @@ import Conformance
     ("rlla/reward_refs_subset.jsonl", "rlla-reward-refs"),
 ])
 func referenceFilePasses(file: String, kind: String) throws {
-    let path = Fixture.path(file)
+    let path = try fixtures.path(file)
     let first = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
     let suites = ConformanceRegistry.all.filter { $0.recognises(firstRecordJSON: first) }
     #expect(suites.map { $0.kind } == [kind])
@@ -26,7 +26,7 @@ func referenceFilePasses(file: String, kind: String) throws {
 
 /// A wrong expectation is reported (the suites can fail).
 @Test func suiteReportsDifferences() throws {
-    let src = try String(contentsOfFile: Fixture.path("bfcl_decode_refs.jsonl"), encoding: .utf8)
+    let src = try fixtures.text("bfcl_decode_refs.jsonl")
     let line = src.split(separator: "\n").first { $0.contains("\"ok\": true") }!
     let tampered = line.replacingOccurrences(of: "\"ok\": true", with: "\"ok\": false")
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("tooleval-tampered-\(getpid()).jsonl")

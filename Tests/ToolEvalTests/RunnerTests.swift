@@ -3,15 +3,15 @@ import Testing
 import ToolEval
 
 @Test func oracleMatchesTheCheckerRecordsOnTheVendoredSubset() throws {
-    let dataset = try BFCLDataset.load(directory: Fixture.path("bfcl"), forIDs: [
+    let dataset = try BFCLDataset.load(directory: fixtures.path("bfcl"), forIDs: [
         "simple_python_0", "live_simple_0-0-0", "simple_java_0", "simple_javascript_0", "parallel_0", "irrelevance_0",
     ])
     // Every record of kind first_possible_answer must get the same verdict from the oracle's predictions.
     var checked = 0
-    for (_, record) in try readJSONLines(Fixture.path("bfcl_checker_subset.jsonl")) {
+    for (_, record) in try readJSONLines(fixtures.path("bfcl_checker_subset.jsonl")) {
         guard record["kind"]?.stringValue == "first_possible_answer", let id = record["id"]?.stringValue,
               let category = BFCLCategory.of(id: id) else { continue }
-        let ds = try BFCLDataset.load(directory: Fixture.path("bfcl"), categories: [category])
+        let ds = try BFCLDataset.load(directory: fixtures.path("bfcl"), categories: [category])
         let predictions = BFCLOracle.predictions(dataset: ds, categories: [category])
         guard case .decoded(let calls)? = predictions[id] else { Issue.record("no oracle for \(id)"); continue }
         #expect(calls.strictlyEquals(record["prediction"]!), "\(id)")
@@ -22,7 +22,7 @@ import ToolEval
 }
 
 @Test func runnerScoresRawAndDecodedPredictions() throws {
-    let ds = try BFCLDataset.load(directory: Fixture.path("bfcl"), categories: ["simple_python", "irrelevance"])
+    let ds = try BFCLDataset.load(directory: fixtures.path("bfcl"), categories: ["simple_python", "irrelevance"])
     var predictions = BFCLOracle.predictions(dataset: ds, categories: ["simple_python", "irrelevance"])
     let python = ds.order["simple_python"]!
     predictions[python[0]] = .raw("I don't know")          // decodes as a bare name: wrong format

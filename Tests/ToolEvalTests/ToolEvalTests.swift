@@ -1,12 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 import ToolEval
 
-/// Fixture helpers and small builders shared by the ToolEval tests.
-enum Fixture {
-    static var directory: URL { Bundle.module.resourceURL!.appendingPathComponent("Fixtures") }
-    static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-}
+/// This target's vendored fixtures (Fixtures/SOURCES.md).
+let fixtures = TestFixtures(bundle: .module)
 
 /// `PyValue` from JSON text (test inputs are written as JSON).
 func py(_ json: String) -> PyValue {

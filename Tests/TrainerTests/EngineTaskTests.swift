@@ -42,7 +42,7 @@ extension EngineTaskTests {
     @Test func rllaScoredThroughQwenCodec() throws {
         let tok = try TestFixtures.qwenTokenizer()
         let codec = QwenCodec(tokenizer: tok)
-        let ex = try RLLAData.load(url: Fx.url("rlla_subset.jsonl"))[0]
+        let ex = try RLLAData.load(url: fixtures.url("rlla_subset.jsonl"))[0]
         let engine = ShapingEngine(tokenizer: tok, threads: 1)
         let responses = [ex.groundTruth + "<|im_end|>", "hello there<|im_end|>", "<think> x </think>\n<tool_call>\n{\"name\": \"Nope\", \"parameters\": {}}\n</tool_call><|im_end|>"]
         let ids = try responses.map { try codec.encode($0) }

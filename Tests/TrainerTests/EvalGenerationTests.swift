@@ -174,7 +174,7 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
         defer { try? FileManager.default.removeItem(at: dir) }
         let modelDir = dir.appendingPathComponent("model")
         try model.save(directory: modelDir)
-        let data = Fx.url("eval_bfcl").path
+        let data = try fixtures.path("eval_bfcl")
         let predictions = dir.appendingPathComponent("pred.jsonl").path
         let report = dir.appendingPathComponent("report.html").path
         let r = try run(["eval", "bfcl", "--model", modelDir.path, "--tokenizer", TestFixtures.qwenTiktokenPath,
@@ -219,7 +219,7 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
         defer { try? FileManager.default.removeItem(at: dir) }
         let modelDir = dir.appendingPathComponent("model")
         try model.save(directory: modelDir)
-        let data = Fx.url("eval_bfcl_batch").path
+        let data = try fixtures.path("eval_bfcl_batch")
         var files: [String] = [], logs: [String] = []
         for batch in [1, 8] {
             let predictions = dir.appendingPathComponent("pred-\(batch).jsonl").path
@@ -239,7 +239,7 @@ private func qwenVocabModel() throws -> (Qwen3Model, QwenCodec) {
 
     @Test(.enabled(if: binary != nil, "the rest-shaper binary is not built next to the tests"))
     func sourcesAreExclusiveAndLimitNeedsModel() throws {
-        let data = Fx.url("eval_bfcl").path
+        let data = try fixtures.path("eval_bfcl")
         let both = try run(["eval", "bfcl", "--model", "/nonexistent", "--oracle", "--data", data])
         #expect(both.status != 0 && both.err.contains("exactly one of"))
         let limit = try run(["eval", "bfcl", "--oracle", "--limit", "2", "--data", data])

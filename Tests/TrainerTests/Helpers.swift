@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import Trainer
 
-enum Fx {
-    static func url(_ name: String) -> URL {
-        Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures")!
-    }
+/// This target's vendored fixtures (Fixtures/SOURCES.md).
+let fixtures = TestFixtures(bundle: .module)
 
+enum Fx {
     static func tempDir(_ tag: String) -> URL {
         let u = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(tag)-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)

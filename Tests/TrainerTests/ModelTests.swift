@@ -6,7 +6,7 @@ import Trainer
 /// and checkpoint round trips.
 @Suite struct ModelTests {
     @Test func forwardMatchesNumpyFixture() throws {
-        let dir = Fx.url("tiny_qwen3")
+        let dir = try fixtures.url("tiny_qwen3")
         let model = try Qwen3Model.load(directory: dir, backend: CPUBackend())
         let ids = try JSONDecoder().decode([[Int32]].self, from: Data(contentsOf: dir.appendingPathComponent("ids.json")))
         struct Ref: Decodable { let logits: [[[Double]]] }
@@ -33,7 +33,7 @@ import Trainer
         var rng = TrainerRNG(seed: 5)
         let rows: [[Int32]] = (0..<3).map { _ in (0..<11).map { _ in Int32(rng.next() % UInt64(cfg.vocabSize)) } }
         try JSONEncoder().encode(rows).write(to: dir.appendingPathComponent("ids.json"))
-        let script = Fx.url("qwen3_reference.py").path
+        let script = try fixtures.path("qwen3_reference.py")
         let out = try #require(Fx.python([script, "logits", dir.path, dir.appendingPathComponent("ids.json").path]))
         struct Ref: Decodable { let logits: [[[Double]]] }
         let ref = try JSONDecoder().decode(Ref.self, from: Data(out.utf8))

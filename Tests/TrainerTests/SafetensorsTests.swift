@@ -14,7 +14,8 @@ import Trainer
         try Safetensors.write(Array(items[half...]), to: dir.appendingPathComponent("model-00002-of-00002.safetensors"))
         var map: [String: String] = [:]
         for (i, it) in items.enumerated() { map[it.name] = i < half ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors" }
-        let index = try JSONSerialization.data(withJSONObject: ["metadata": [:] as [String: String], "weight_map": map])
+        struct Index: Encodable { var metadata: [String: String] = [:]; var weight_map: [String: String] }
+        let index = try JSONEncoder().encode(Index(weight_map: map))
         try index.write(to: dir.appendingPathComponent("model.safetensors.index.json"))
         let back = try Qwen3Model.load(directory: dir, backend: CPUBackend())
         for (a, b) in zip(model.weights.tensors, back.weights.tensors) { #expect(model.backend.download(a) == back.backend.download(b)) }

@@ -39,7 +39,7 @@ import Trainer
     }
 
     @Test func rllaSubsetLoads() throws {
-        let ex = try RLLAData.load(url: Fx.url("rlla_subset.jsonl"))
+        let ex = try RLLAData.load(url: fixtures.url("rlla_subset.jsonl"))
         #expect(ex.count == 8)
         #expect(ex[0].prompt.hasPrefix("<|im_start|>system\n"))
         #expect(ex[0].prompt.hasSuffix("<|im_start|>assistant\n"))

@@ -71,6 +71,8 @@ float ck_bf16_to_f32(uint16_t h);
 float ck_f16_to_f32(uint16_t h);
 /// float32 → bf16, round to nearest even (NaN stays NaN).
 uint16_t ck_f32_to_bf16(float f);
+/// float32 → fp16, round to nearest even; overflow → ±inf, NaN → 0x7e00.
+uint16_t ck_f32_to_f16(float f);
 /// Array forms: narrow (round to nearest even), widen (exact), and round in float32 (each value
 /// replaced by the nearest bf16, kept as float32).
 void ck_f32_to_bf16_array(const float *src, uint16_t *dst, long n);

@@ -17,6 +17,7 @@ public struct EntropyCurriculumConfig: Sendable, Equatable, Codable {
     /// The region whose entropy drives the curriculum (default think content).
     public var region: String
 
+    /// A curriculum configuration; see the properties for each argument.
     public init(fullDrop: Double = 0.5, smoothing: Double = 1.0, monotone: Bool = true, region: String = "think") {
         self.fullDrop = fullDrop; self.smoothing = smoothing; self.monotone = monotone; self.region = region
     }
@@ -49,12 +50,16 @@ public struct EntropyCurriculumConfig: Sendable, Equatable, Codable {
 /// and normalisation (factor 1 when H̄_c ≤ 0). exponent > 0 favours uncertain (forking) tokens,
 /// exponent < 0 favours confident ones.
 public struct EntropyModulationConfig: Sendable, Equatable, Codable {
+    /// Exponent applied to the entropy ratio.
     public var exponent: Double
+    /// Lower bound of the modulation factor.
     public var min: Double
+    /// Upper bound of the modulation factor.
     public var max: Double
     /// Category names (``Regions/TokenCategory/name``) that are modulated.
     public var categories: [String]
 
+    /// A modulation configuration; see the properties for each argument.
     public init(exponent: Double, min: Double = 0.5, max: Double = 2.0, categories: [String] = ["think"]) {
         self.exponent = exponent; self.min = min; self.max = max; self.categories = categories
     }

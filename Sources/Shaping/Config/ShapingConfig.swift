@@ -36,18 +36,26 @@ public struct ShapingConfig: Sendable, Equatable, Codable {
     public var profile: String
     /// γ schedule per category, indexed by ``Regions/TokenCategory/rawValue``; nil = 0.
     public private(set) var gammas: [GammaSchedule?]
+    /// Lower clamp of every weight after normalisation.
     public var clampMin: Double
+    /// Upper clamp of every weight after normalisation.
     public var clampMax: Double
+    /// How each row's weights are normalised.
     public var normalization: Normalization
+    /// Added to the row mean before dividing (no division by zero).
     public var eps: Double
+    /// The entropy curriculum that may drive the γ schedules' progress.
     public var entropySchedule: EntropyCurriculumConfig
+    /// Optional per-token entropy modulation of the weights (nil: off).
     public var tokenModulation: EntropyModulationConfig?
+    /// How the region parser reads rows (e.g. `<think>` opened in the prompt).
     public var regionOptions: RegionOptions
 
     /// The released ResT defaults: tags 1.0, name 1.2, think min(0.6 + 0.002·s, 1.0),
     /// args min(0.6 + 0.002·s, 1.2), everything else 0; clamp [0.001, 8]; mean normalisation.
     public static let released = ShapingConfig()
 
+    /// The released ResT schedule with `profile` as the default profile name.
     public init(profile: String = "aligned") {
         self.profile = profile
         var g = [GammaSchedule?](repeating: nil, count: TokenCategory.allCases.count)
@@ -203,8 +211,10 @@ public struct GammaTable: Sendable, Equatable {
     /// Indexed by ``Regions/TokenCategory/rawValue``; 16 entries so any UInt8 & 15 is in range.
     public var values: [Float]
 
+    /// Every γ zero.
     public init() { values = [Float](repeating: 0, count: 16) }
 
+    /// γ of category `c`.
     public subscript(_ c: TokenCategory) -> Float {
         get { values[Int(c.rawValue)] }
         set { values[Int(c.rawValue)] = newValue }

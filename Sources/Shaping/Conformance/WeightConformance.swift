@@ -24,19 +24,22 @@ public enum WeightConformance {
             case (.weights, .fellBack(let e)):
                 return "step \(step): expected weights, got \(e)"
             case (.weights(let exp), .ok):
-                if let d = compare(w, exp) { return "step \(step): \(d)" }
+                if let d = compare(got: w, want: exp.map(Double.init)) { return "step \(step): \(d)" }
             }
         }
         return nil
     }
 
-    /// Compares weights by the pass rule; nil when equal enough, else the first difference.
-    public static func compare(_ got: [Float], _ want: [Float]) -> String? {
+    /// Compares weights by the pass rule; nil when equal enough, else the first difference. The one
+    /// weight comparator of the package (the conformance suites, the tests, examples/swift-embed):
+    /// golden vectors are float64 JSON, so the comparison is in float64.
+    public static func compare(got: [Float], want: [Double]) -> String? {
         guard got.count == want.count else { return "length \(got.count) ≠ \(want.count)" }
+        let tolerance = Double(relativeTolerance)
         for i in 0..<got.count {
-            let g = got[i], e = want[i]
+            let g = Double(got[i]), e = want[i]
             if (g == 0) != (e == 0) { return "token \(i): got \(g), want \(e) (zero mismatch)" }
-            if abs(g - e) > relativeTolerance * abs(e) { return "token \(i): got \(g), want \(e)" }
+            if abs(g - e) > tolerance * abs(e) { return "token \(i): got \(g), want \(e)" }
         }
         return nil
     }

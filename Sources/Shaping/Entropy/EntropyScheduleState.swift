@@ -18,6 +18,7 @@ public struct EntropyScheduleState: Sendable, Equatable, Codable {
     /// Batches observed with a usable entropy.
     public private(set) var observations: Int
 
+    /// The state before any observation.
     public init() { reference = nil; smoothed = nil; progress = 0; observations = 0 }
 
     /// Forgets everything (next observation becomes the new reference).

@@ -8,6 +8,7 @@ public struct RegionEntropyStats: Sendable, Equatable, Codable {
     /// Valid tokens with a finite entropy per category.
     public var counts: [Int]
 
+    /// Empty statistics.
     public init() {
         sums = [Double](repeating: 0, count: TokenCategory.allCases.count)
         counts = [Int](repeating: 0, count: TokenCategory.allCases.count)

@@ -7,11 +7,14 @@ import Regions
 /// (first and last token included), both tag spellings, nothing re-tokenised. Then the shared
 /// ``RowNormalizer``. Optional per-token entropy modulation (``EntropyModulationConfig``).
 public struct AlignedProfile: WeightProfile {
+    /// The registry name.
     public static let name = "aligned"
+    /// The schedule this profile applies.
     public let config: ShapingConfig
     private let normalizer: RowNormalizer
     private let modulationMask: UInt16
 
+    /// A profile for `config`; throws ``ShapingError`` for a config it cannot apply.
     public init(config: ShapingConfig = ShapingConfig()) throws {
         try config.validate()
         self.config = config
@@ -19,6 +22,7 @@ public struct AlignedProfile: WeightProfile {
         modulationMask = config.tokenModulation?.categoryMask ?? 0
     }
 
+    /// Writes the row's normalised weights into `w` (see the type's description).
     public func weights(row: RolloutRow, gammas: GammaTable, into w: UnsafeMutableBufferPointer<Float>) -> RowOutcome {
         let n = row.mask.count
         guard let cats = row.categories else { return fallBack(.missingCategories, mask: row.mask, into: w) }

@@ -18,16 +18,20 @@ import Regions
 /// mean). A single-turn row is one segment, the whole row: bit-identical to the released code.
 /// A turn where the released code would raise makes the whole row fall back.
 public struct ReleasedProfile: WeightProfile {
+    /// The registry name.
     public static let name = "released"
+    /// The schedule this profile applies.
     public let config: ShapingConfig
     private let normalizer: RowNormalizer
 
+    /// A profile for `config`; throws ``ShapingError`` for a config it cannot apply.
     public init(config: ShapingConfig = ShapingConfig.released) throws {
         try config.validate()
         self.config = config
         normalizer = RowNormalizer(config: config)
     }
 
+    /// Writes the row's weights into `w` exactly as the released code computes them (see the type's description).
     public func weights(row: RolloutRow, gammas: GammaTable, into w: UnsafeMutableBufferPointer<Float>) -> RowOutcome {
         let t = row.mask.count
         guard w.count >= t else { return fallBack(.invalidRow("weights \(w.count) < mask \(t)"), mask: row.mask, into: w) }

@@ -222,15 +222,3 @@ struct KeygenCommand: ParsableCommand {
         print("wrote \(secretPath) (secret, 0600) and \(publicPath): \(pub)")
     }
 }
-
-/// The entropy curriculum is the engine's only cross-batch state: captures store it (JSON) so
-/// replay can recompute each batch exactly.
-extension ShapingEngine: CaptureStateProvider {
-    public func captureState() -> [UInt8] {
-        (try? [UInt8](JSONEncoder().encode(entropySchedule))) ?? []
-    }
-
-    public func restoreCaptureState(_ bytes: [UInt8]) throws {
-        restoreEntropySchedule(try JSONDecoder().decode(EntropyScheduleState.self, from: Data(bytes)))
-    }
-}

@@ -71,15 +71,30 @@ struct TrainCommand: AsyncParsableCommand {
         try trainer.saveCheckpoint(to: out.appendingPathComponent("final"))
         let grpo = metrics.filter { $0.phase == "grpo" }
         let last = grpo.suffix(10)
-        let summary: [String: Any] = [
-            "steps": trainer.step, "warmup_steps": trainer.warmupDone, "profile": c.profile,
-            "reward_mean_last10": last.isEmpty ? 0 : last.map(\.rewardMean).reduce(0, +) / Double(last.count),
-            "reward_mean_first10": grpo.prefix(10).isEmpty ? 0 : grpo.prefix(10).map(\.rewardMean).reduce(0, +) / Double(grpo.prefix(10).count),
-            "metrics": metricsURL.path, "final_checkpoint": out.appendingPathComponent("final").path,
-            "memory_plan_peak_bytes": planned?.peakBytes ?? 0, "peak_backend_bytes": be.memory.peakBytes,
-            "peak_resident_bytes": ProcessMemory.peakResidentBytes(),
-        ]
-        let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+        let summary = TrainSummary(
+            steps: trainer.step, warmup_steps: trainer.warmupDone, profile: c.profile,
+            reward_mean_last10: last.isEmpty ? 0 : last.map(\.rewardMean).reduce(0, +) / Double(last.count),
+            reward_mean_first10: grpo.prefix(10).isEmpty ? 0 : grpo.prefix(10).map(\.rewardMean).reduce(0, +) / Double(grpo.prefix(10).count),
+            metrics: metricsURL.path, final_checkpoint: out.appendingPathComponent("final").path,
+            memory_plan_peak_bytes: planned?.peakBytes ?? 0, peak_backend_bytes: be.memory.peakBytes,
+            peak_resident_bytes: ProcessMemory.peakResidentBytes())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(summary)
         FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
+}
+
+/// The JSON summary `train` prints when it finishes.
+private struct TrainSummary: Encodable {
+    var steps: Int
+    var warmup_steps: Int
+    var profile: String
+    var reward_mean_last10: Double
+    var reward_mean_first10: Double
+    var metrics: String
+    var final_checkpoint: String
+    var memory_plan_peak_bytes: Int
+    var peak_backend_bytes: Int
+    var peak_resident_bytes: Int
 }
