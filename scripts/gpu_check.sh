@@ -14,7 +14,7 @@
 # Every step runs even when an earlier one failed (so no `set -e`: each exit status is checked
 # by `check`, a pipeline's first command through PIPESTATUS); the script exits non-zero if any
 # failed, including when no GPU is visible or the CUDA tests skipped for want of a device.
-# On a 15-minute device lease, `SHAPES=0.6b PRECISIONS=bf16` fits one real-shape pair.
+# On a short device lease, `SHAPES=0.6b PRECISIONS=bf16` limits the real-shape section to one pair.
 set -uo pipefail
 BIN=${BIN:-.build/release/rest-shaper}
 TESTBIN=${TESTBIN:-.build/release/rest-shaperPackageTests.xctest}

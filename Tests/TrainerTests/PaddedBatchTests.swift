@@ -82,6 +82,21 @@ import Trainer
         #expect(worst <= 1e-5 * max(1, norm), "max |g batch − Σ g alone| = \(worst) (max |g| \(norm))")
         #expect(worstOther <= 1e-5 * max(1, norm), "padding contents changed the gradient by \(worstOther)")
     }
+
+    /// `--recompute` reruns each layer's forward before its backward: the same activations, so
+    /// the same gradient, bit for bit (and less memory, MemoryPlanTests).
+    @Test func recomputeGivesTheSameGradient() throws {
+        let cfg = Fx.tinyConfig()
+        let m = try Fx.randomModel(cfg, seed: 43, std: 0.4)
+        let rows = Self.rows(vocab: cfg.vocabSize), fill = [Int32](repeating: 1, count: Self.time)
+        let kept = ParameterSet(specs: m.weights.specs, backend: m.backend), rerun = ParameterSet(specs: m.weights.specs, backend: m.backend)
+        let a = try Self.run(m, rows, time: Self.time, fill: fill, recompute: false, grads: kept)
+        let b = try Self.run(m, rows, time: Self.time, fill: fill, recompute: true, grads: rerun)
+        #expect(a == b)
+        let ga = kept.tensors.flatMap { m.backend.download($0) }, gb = rerun.tensors.flatMap { m.backend.download($0) }
+        #expect(ga.contains { $0 != 0 })
+        #expect(ga == gb)
+    }
 }
 
 /// ``PolicyUpdate`` skips the backward pass of a micro-batch with no gradient (a group whose
