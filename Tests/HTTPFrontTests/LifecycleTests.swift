@@ -97,7 +97,7 @@ import Testing
 
     /// Beyond --http-queue a request is answered `busy` (503) while the slot is taken.
     @Test func busyWhenTheGateIsFull() async throws {
-        let slow = SlowBatch.body(rows: 16)
+        let slow = SlowBatch.body(rows: 64)  // long enough that a small request meets the full gate even under load
         try await FrontHarness.withFront(HTTPFrontConfig(port: 0, workers: 1, queueCapacity: 1)) { front, port in
             async let first = FrontHarness.post(port, "/openrlhf/get_reward", json: slow)
             try await waitUntil { front.requestsAdmitted >= 1 }

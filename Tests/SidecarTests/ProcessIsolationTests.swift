@@ -47,7 +47,7 @@ import Glibc
             c.send(try batch(20000))
             var held = false
             let probe = try SidecarClient(endpoint: ep)
-            for _ in 0..<500 {
+            for _ in 0..<15_000 {  // up to ~45 s on a loaded machine: the big request must first reach a worker
                 let s = try HardeningTests.counters(probe)
                 if s["in_flight"] == 1 && s["queue_depth"] == 0 { held = true; break }
                 usleep(2_000)
