@@ -31,6 +31,11 @@ public enum ExternalBenchmark {
         }
     }
 
+    /// The Python for the other side: the user's choice, else the repository's `.venv`, else the system's.
+    public static func python(_ chosen: String?) -> String {
+        chosen ?? (FileManager.default.isExecutableFile(atPath: ".venv/bin/python") ? ".venv/bin/python" : "/usr/bin/python3")
+    }
+
     /// True when `python -c "import module"` succeeds (a missing optional dependency is a skip, not a failure).
     public static func pythonHas(_ python: String, module: String) -> Bool {
         let p = Process()

@@ -116,7 +116,7 @@ struct BenchShapingCommand: ParsableCommand {
 
         var refs: [ReferenceResult] = []
         if let referenceDir {
-            let py = referencePython ?? (FileManager.default.isExecutableFile(atPath: ".venv/bin/python") ? ".venv/bin/python" : "/usr/bin/python3")
+            let py = ExternalBenchmark.python(referencePython)
             let args = try writeReferenceInputs(tok: tok, data: data) + ["--rest-dir", referenceDir]
             defer { try? FileManager.default.removeItem(at: scratch) }
             for r in 0..<rounds {

@@ -51,7 +51,7 @@ struct BenchTokenizerCommand: AsyncParsableCommand {
     func run() async throws {
         let tok = try Tokenizer.load(path: tokenizer)
         let texts = try TokenizerBenchmark.rolloutTexts(tok, rollouts: rollouts, tokensPerRollout: tokensPerRollout)
-        let py = python ?? (FileManager.default.isExecutableFile(atPath: ".venv/bin/python") ? ".venv/bin/python" : "/usr/bin/python3")
+        let py = ExternalBenchmark.python(python)
         var skipped: String? = nil
         if !FileManager.default.fileExists(atPath: hfScript) {
             skipped = "\(hfScript) not found (run from the repository root or pass --hf-script)"
