@@ -41,7 +41,7 @@ public final class HTTPFront: Sendable {
     let engine: ShapingEngine
     let metrics: any HTTPFrontMetrics
     let logger: Logger
-    let gate: AdmissionGate
+    package let gate: AdmissionGate
     let steps: StepCounter
     private let draining = Atomic<Bool>(false)
     private let inFlight = Atomic<Int>(0)

@@ -96,39 +96,49 @@ import Testing
     }
 
     /// Beyond --http-queue a request is answered `busy` (503) while the slot is taken.
+    /// The one worker is held by a blocking job, so the slow request stays admitted (queued
+    /// behind it) for as long as the test needs: no race with how fast scoring is.
     @Test func busyWhenTheGateIsFull() async throws {
-        let slow = SlowBatch.body(rows: 64)  // long enough that a small request meets the full gate even under load
-        try await FrontHarness.withFront(HTTPFrontConfig(port: 0, workers: 1, queueCapacity: 1)) { front, port in
+        let slow = SlowBatch.body(rows: 16)
+        try await FrontHarness.withFront(HTTPFrontConfig(port: 0, workers: 1, queueCapacity: 2)) { front, port in
+            let release = DispatchSemaphore(value: 0)
+            let holder = Task { try await front.gate.run { release.wait() } }
+            try await waitUntil { front.requestsAdmitted == 1 }
             async let first = FrontHarness.post(port, "/openrlhf/get_reward", json: slow)
-            try await waitUntil { front.requestsAdmitted >= 1 }
-            // Small requests until one meets the full gate (the slow one holds it for seconds).
-            var busy: HTTPFrontClient.Reply?
-            while busy == nil && front.requestsAdmitted >= 1 {
-                let r = try await FrontHarness.post(port, "/openrlhf/get_reward", json: "{\"query\": [\"x\"], \"labels\": [\"y\"]}")
-                if r.status == 503 { busy = r }
-            }
-            let refused = try #require(busy, "no request met the full gate while the slow one was scored")
-            #expect(try FrontHarness.parse(refused)["error"]?["code"]?.stringValue == "busy")
+            try await waitUntil { front.requestsAdmitted == 2 }
+            let second = try await FrontHarness.post(port, "/openrlhf/get_reward", json: "{\"query\": [\"x\"], \"labels\": [\"y\"]}")
+            #expect(front.requestsAdmitted == 2, "the gate was still full when the second request was answered")
+            #expect(second.status == 503)
+            #expect(try FrontHarness.parse(second)["error"]?["code"]?.stringValue == "busy")
+            release.signal()
+            try await holder.value
             #expect(try await first.status == 200)
             let third = try await FrontHarness.post(port, "/openrlhf/get_reward", json: "{\"query\": [\"x\"], \"labels\": [\"y\"]}")
             #expect(third.status == 200)
         }
     }
 
-    /// shutdown() while a request is being scored: it is answered, then run() returns and the port closes.
+    /// shutdown() while a request is admitted and not yet answered: it is answered, then run()
+    /// returns and the port closes. The one worker is held by a blocking job until the drain has
+    /// begun, so the request is certainly in flight then, however fast scoring is.
     @Test func drainAnswersTheRequestInFlight() async throws {
         let slow = SlowBatch.body(rows: 16)
-        let front = try HTTPFront(config: HTTPFrontConfig(port: 0), engine: try FrontHarness.engine(), metrics: FixedMetrics())
+        let front = try HTTPFront(config: HTTPFrontConfig(port: 0, workers: 1), engine: try FrontHarness.engine(), metrics: FixedMetrics())
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
         let server = Task { defer { sink.finish() }; try await front.run(onListening: { sink.yield($0) }) }
         var it = ports.makeAsyncIterator()
         let port = try #require(await it.next())
+        let release = DispatchSemaphore(value: 0)
+        let holder = Task { try await front.gate.run { release.wait() } }
+        try await waitUntil { front.requestsAdmitted == 1 }
         async let reply = FrontHarness.post(port, "/openrlhf/get_reward", json: slow)
-        try await waitUntil { front.requestsAdmitted >= 1 }
+        try await waitUntil { front.requestsAdmitted == 2 }
         #expect(front.requestsInFlight == 1)
         front.shutdown()
         #expect(front.isDraining)
-        #expect(front.requestsAdmitted == 1, "the request was still being scored when the drain began")
+        #expect(front.requestsAdmitted == 2, "the request was still waiting to be scored when the drain began")
+        release.signal()
+        try await holder.value
         let r = try await reply
         #expect(r.status == 200)
         #expect(try FrontHarness.parse(r)["rewards"]?.arrayValue?.count == 16)
